@@ -1,0 +1,169 @@
+"""A cache of executed notebooks, keyed by everything that can change a tutorial's output.
+
+The key hashes the script's bytes, the pipeline's own code, the cell timeout and the
+installed distributions (every ``name==version`` in the environment, torch and torchvision
+among them, plus the Python version). Editing one tutorial changes only its key; upgrading
+any package changes every key.
+
+Entries are written atomically (temporary file, then rename) and only after a successful
+run, so a failed or interrupted run never lands in the cache. A lock per tutorial lets
+several builds (``mkdocs serve`` and a test run, say) share one cache without running the
+same tutorial twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+from filelock import FileLock
+
+GLUE_DIR = Path(__file__).resolve().parent
+
+#: Cached runs kept per tutorial (older ones, from other scripts or environments, go).
+KEEP_PER_TUTORIAL = 3
+
+#: Packages named on the build report, in this order, when installed.
+REPORTED_PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "scikit-learn")
+
+
+def _sha256(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def installed_distributions() -> list[str]:
+    """Every installed distribution as ``name==version``, sorted."""
+    return sorted(
+        {
+            f"{dist.metadata['Name'].lower().replace('_', '-')}=={dist.version}"
+            for dist in importlib.metadata.distributions()
+            if dist.metadata["Name"]
+        }
+    )
+
+
+def environment_fingerprint() -> str:
+    """A hash of the interpreter and the installed distributions."""
+    return _sha256(sys.version, platform.machine(), *installed_distributions())
+
+
+#: The pipeline modules that decide what a notebook holds once executed. The others (page
+#: slimming, report, hook) act on every build anyway and do not invalidate the cache.
+EXECUTION_MODULES = ("cache.py", "convert.py", "errors.py", "execute.py", "pipeline.py")
+
+
+def glue_fingerprint() -> str:
+    """A hash of the pipeline's execution code, so that changing it re-runs everything."""
+    files = [GLUE_DIR / name for name in EXECUTION_MODULES]
+    return _sha256(*(f"{p.name}\n{p.read_text(encoding='utf-8')}" for p in files))
+
+
+def reported_versions() -> dict[str, str]:
+    versions = {}
+    for name in REPORTED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def cache_key(script: Path, *, environment: str, timeout: float) -> str:
+    return _sha256(script.read_bytes(), environment, glue_fingerprint(), f"timeout={timeout!r}")
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the cache knows about one executed tutorial."""
+
+    stem: str
+    key: str
+    seconds: float
+    peak_memory: int
+    device: str | None
+    executed_at: str
+    notebook: str  # path of the executed notebook
+
+    @property
+    def notebook_path(self) -> Path:
+        return Path(self.notebook)
+
+
+class NotebookCache:
+    """Executed notebooks on disk: ``<root>/<stem>-<key>.ipynb`` plus a ``.json`` record."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _paths(self, stem: str, key: str) -> tuple[Path, Path]:
+        base = self.root / f"{stem}-{key[:24]}"
+        return base.with_suffix(".ipynb"), base.with_suffix(".json")
+
+    def _prune(self, stem: str) -> None:
+        """Keep the newest few runs of ``stem``: enough for builds with other environments
+        (a second checkout, a test run) that share this cache to find theirs."""
+        for record in _entries(self.root, stem)[KEEP_PER_TUTORIAL:]:
+            record.unlink(missing_ok=True)
+            record.with_suffix(".ipynb").unlink(missing_ok=True)
+
+    def lock(self, stem: str) -> FileLock:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.root / f"{stem}.lock")
+
+    def load(self, stem: str, key: str) -> Record | None:
+        notebook, meta = self._paths(stem, key)
+        if not (notebook.is_file() and meta.is_file()):
+            return None
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        if data.get("key") != key:
+            return None
+        return Record(**{**data, "notebook": str(notebook)})
+
+    def store(
+        self,
+        stem: str,
+        key: str,
+        notebook: nbformat.NotebookNode,
+        *,
+        seconds: float,
+        peak_memory: int,
+        device: str | None,
+        executed_at: str,
+    ) -> Record:
+        notebook_path, meta_path = self._paths(stem, key)
+        record = Record(stem, key, seconds, peak_memory, device, executed_at, str(notebook_path))
+        self.root.mkdir(parents=True, exist_ok=True)
+        # The notebook first, the record last: a record only exists for a complete notebook.
+        _atomic_write(notebook_path, nbformat.writes(notebook) + "\n")
+        _atomic_write(meta_path, json.dumps(asdict(record), indent=2) + "\n")
+        self._prune(stem)
+        return record
+
+
+def _entries(root: Path, stem: str) -> list[Path]:
+    """The ``.json`` records of ``stem``'s cached runs, newest first."""
+    records = [p for p in root.glob(f"{stem}-*.json") if p.stem.rsplit("-", 1)[0] == stem]
+    return sorted(records, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,286 @@
+"""The build pipeline's behaviour, on small tutorials written by the tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+from tutorial_pipeline import TutorialBuildError, build_tutorials
+from tutorial_pipeline import cache as cache_module
+from tutorial_pipeline.convert import LINE_KEY, script_to_notebook
+from tutorial_pipeline.errors import TutorialError
+
+pytestmark = pytest.mark.docs
+
+
+def write_tutorial(folder: Path, name: str, body: str, title: str = "A tutorial") -> Path:
+    path = folder / name
+    underline = "=" * len(title)
+    path.write_text(f'"""\n{title}\n{underline}\n\nProse.\n"""\n\n' + textwrap.dedent(body))
+    return path
+
+
+def executed(results) -> set[str]:
+    return {result.stem for result in results if result.executed}
+
+
+@pytest.fixture
+def two_tutorials(tmp_path):
+    folder = tmp_path / "tutorials"
+    folder.mkdir()
+    first = write_tutorial(folder, "first.py", "# %%\n# Cell\n# ----\nprint('one')\n")
+    second = write_tutorial(folder, "second.py", "# %%\n# Cell\n# ----\nprint('two')\n")
+    return [first, second], tmp_path / "cache"
+
+
+def test_cache_reruns_only_what_changed(two_tutorials):
+    scripts, cache = two_tutorials
+    assert executed(build_tutorials(scripts, cache_dir=cache, environment="env-a")) == {
+        "first",
+        "second",
+    }
+    assert executed(build_tutorials(scripts, cache_dir=cache, environment="env-a")) == set()
+
+    scripts[0].write_text(scripts[0].read_text().replace("'one'", "'one, edited'"))
+    results = build_tutorials(scripts, cache_dir=cache, environment="env-a")
+    assert executed(results) == {"first"}
+    notebook = nbformat.read(results[0].notebook_path, as_version=4)
+    assert notebook.cells[-1].outputs[0].text == "one, edited\n"
+
+    # A changed dependency fingerprint re-runs everything.
+    assert executed(build_tutorials(scripts, cache_dir=cache, environment="env-b")) == {
+        "first",
+        "second",
+    }
+
+
+def test_pipeline_change_reruns_everything(two_tutorials, monkeypatch):
+    scripts, cache = two_tutorials
+    build_tutorials(scripts, cache_dir=cache, environment="env")
+    monkeypatch.setattr(cache_module, "glue_fingerprint", lambda: "edited pipeline")
+    assert executed(build_tutorials(scripts, cache_dir=cache, environment="env")) == {
+        "first",
+        "second",
+    }
+
+
+def test_fingerprint_covers_installed_packages(monkeypatch):
+    installed = cache_module.installed_distributions()
+    assert any(name.startswith("torch==") for name in installed)
+    assert any(name.startswith("torchvision==") for name in installed)
+    before = cache_module.environment_fingerprint()
+    monkeypatch.setattr(
+        cache_module, "installed_distributions", lambda: [*installed, "numpy==0.0.1"]
+    )
+    assert cache_module.environment_fingerprint() != before
+
+
+def test_failure_names_file_line_and_exception_and_is_not_cached(tmp_path):
+    body = "# %%\n# Cell\n# ----\nx = 1\nraise RuntimeError('planted')\n"
+    bad = write_tutorial(tmp_path, "bad.py", body)
+    with pytest.raises(TutorialBuildError) as info:
+        build_tutorials([bad], cache_dir=tmp_path / "cache", environment="env")
+    (failure,) = info.value.failures
+    assert failure.path == bad and failure.line == 12
+    assert str(failure) == f"{bad}:12: RuntimeError: planted"
+    assert str(failure) in str(info.value)
+    assert not list((tmp_path / "cache").glob("bad-*")), "a failed run never lands in the cache"
+
+    bad.write_text(bad.read_text().replace("raise RuntimeError('planted')", "print(x)"))
+    (result,) = build_tutorials([bad], cache_dir=tmp_path / "cache", environment="env")
+    assert result.executed
+
+
+def test_error_inside_a_function_points_at_the_raising_line(tmp_path):
+    body = """\
+    # %%
+    # Define
+    # ------
+    def explode():
+        raise ValueError("deep")
+
+    # %%
+    # Call
+    # ----
+    explode()
+    """
+    script = write_tutorial(tmp_path, "deep.py", body)
+    with pytest.raises(TutorialBuildError) as info:
+        build_tutorials([script], cache_dir=tmp_path / "cache", environment="env")
+    (failure,) = info.value.failures
+    assert (failure.line, failure.message) == (12, "ValueError: deep")
+
+
+def test_endless_cell_is_stopped_by_the_timeout(tmp_path):
+    body = "# %%\n# Loop\n# ----\nwhile True:\n    pass\n"
+    script = write_tutorial(tmp_path, "endless.py", body)
+    with pytest.raises(TutorialBuildError) as info:
+        build_tutorials([script], cache_dir=tmp_path / "cache", environment="env", timeout=3)
+    (failure,) = info.value.failures
+    assert failure.line == 11
+    assert failure.message.startswith("TimeoutError: the cell starting here ran longer than 3 s")
+
+
+def test_printed_warning_fails_the_build(tmp_path):
+    body = "# %%\n# Warn\n# ----\nimport warnings\nwarnings.warn('old API', DeprecationWarning)\n"
+    script = write_tutorial(tmp_path, "warns.py", body)
+    with pytest.raises(TutorialBuildError, match="DeprecationWarning: old API"):
+        build_tutorials([script], cache_dir=tmp_path / "cache", environment="env")
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("print('no docstring')\n", "1: no docstring: a tutorial opens with a docstring"),
+        ('"""Just prose, no title."""\n', "1: the docstring has no title"),
+        ('"""\nTitle\n=====\n"""\nprint(\n', r"5: SyntaxError: '\(' was never closed"),
+    ],
+    ids=["no-docstring", "no-title", "syntax-error"],
+)
+def test_scripts_that_cannot_be_tutorials_get_a_clear_error(tmp_path, source, message):
+    script = tmp_path / "broken.py"
+    script.write_text(source)
+    with pytest.raises(TutorialError, match=message):
+        script_to_notebook(script)
+
+
+def test_ignore_blocks_and_config_comments_are_stripped(tmp_path):
+    body = """\
+    # %%
+    # Cell
+    # ----
+    # sphinx_gallery_thumbnail_number = 2
+    x = 1
+    # sphinx_gallery_start_ignore
+    print("only when built")
+    # sphinx_gallery_end_ignore
+    print(x)
+    """
+    script = write_tutorial(tmp_path, "tidy.py", body)
+    notebook = script_to_notebook(script)
+    (code,) = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code.source == "x = 1\nprint(x)"
+    assert code.metadata[LINE_KEY] == 12  # the line of `x = 1` in the script
+    assert notebook.cells[0].source.strip().startswith("# A tutorial")
+
+
+def mkdocs_project(tmp_path: Path, tutorials: dict[str, str]) -> Path:
+    """A small site with the real mkdocs.yml's hook, plugins and extensions."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config["hooks"] = [str(ROOT / "src/tutorial_pipeline/mkdocs_hook.py")]
+    config["nav"] = [{"Home": "index.md"}, {"Tutorials": [{"Build report": "tutorials/report.md"}]}]
+    config.pop("extra_javascript", None)
+    config.pop("watch", None)
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs/index.md").write_text("# Home\n")
+    (tmp_path / "tutorials").mkdir()
+    for name, body in tutorials.items():
+        write_tutorial(tmp_path / "tutorials", name, body)
+    return tmp_path
+
+
+def mkdocs_build(project: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TUTORIAL_CACHE_DIR": str(project / ".cache/tutorials")}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", "site"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_planted_failure_fails_mkdocs_build_and_publishes_no_page(tmp_path):
+    project = mkdocs_project(
+        tmp_path,
+        {
+            "ok.py": "# %%\n# Fine\n# ----\nprint('fine')\n",
+            "bad.py": "# %%\n# Broken\n# ------\nraise RuntimeError('planted')\n",
+        },
+    )
+    result = mkdocs_build(project)
+    assert result.returncode != 0
+    assert "tutorials/bad.py:11: RuntimeError: planted" in result.stderr + result.stdout
+    assert not (project / "site/tutorials/bad").exists()
+
+
+def test_mkdocs_build_renders_a_tutorial_page(tmp_path):
+    body = """\
+    # %%
+    # A figure
+    # --------
+    # .. note::
+    #    Notes become admonitions.
+    import matplotlib.pyplot as plt
+
+    print("printed output")
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [1, 0])
+    plt.show()
+    """
+    project = mkdocs_project(tmp_path, {"demo.py": body})
+    result = mkdocs_build(project)
+    assert result.returncode == 0, result.stderr
+    page = (project / "site/tutorials/demo/index.html").read_text()
+    assert "printed output" in page
+    assert '<div class="admonition note"><p class="admonition-title">Note</p>' in page
+    assert 'src="demo-figure-1.png"' in page and "data:image/png" not in page
+    assert (project / "site/tutorials/demo/demo-figure-1.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<style" not in page and "<clipboard-copy" not in page
+    assert "cdnjs" not in page and "googleapis" not in page
+    assert (project / "site/tutorials/demo/demo.py").read_text().startswith('"""')
+    nbformat.validate(nbformat.read(project / "site/tutorials/demo/demo.ipynb", as_version=4))
+    report = (project / "site/tutorials/report/index.html").read_text()
+    assert "executed in this build" in report and 'href="../demo/"' in report
+
+    again = mkdocs_build(project)
+    assert again.returncode == 0, again.stderr
+    assert "demo.py: up to date" in again.stderr
+    report = (project / "site/tutorials/report/index.html").read_text()
+    assert "up to date (cached)" in report
+
+
+def test_a_dead_kernel_is_replaced_once_then_reported(tmp_path, monkeypatch):
+    body = """\
+    # %%
+    # Crash the kernel on the first run only
+    # --------------------------------------
+    import os
+    from pathlib import Path
+
+    marker = Path(os.environ["CRASH_MARKER"])
+    if not marker.exists():
+        marker.touch()
+        os._exit(1)
+    print("second kernel")
+    """
+    script = write_tutorial(tmp_path, "crashy.py", body)
+    monkeypatch.setenv("CRASH_MARKER", str(tmp_path / "crashed-once"))
+    (result,) = build_tutorials([script], cache_dir=tmp_path / "cache", environment="env")
+    notebook = nbformat.read(result.notebook_path, as_version=4)
+    assert notebook.cells[-1].outputs[0].text == "second kernel\n"
+
+    always = write_tutorial(tmp_path, "always.py", "# %%\n# Die\n# ---\nimport os\nos._exit(1)\n")
+    with pytest.raises(TutorialBuildError, match=r"always\.py:11: DeadKernelError"):
+        build_tutorials([always], cache_dir=tmp_path / "cache", environment="env")
+
+
+def test_cache_keeps_a_few_runs_per_tutorial(two_tutorials):
+    scripts, cache = two_tutorials
+    for environment in ["env-1", "env-2", "env-3", "env-4"]:
+        build_tutorials(scripts[:1], cache_dir=cache, environment=environment)
+    assert len(list(cache.glob("first-*.ipynb"))) == cache_module.KEEP_PER_TUTORIAL
+    assert len(list(cache.glob("first-*.json"))) == cache_module.KEEP_PER_TUTORIAL
+    # The newest runs are the ones kept: the last two environments are still cached.
+    assert not executed(build_tutorials(scripts[:1], cache_dir=cache, environment="env-4"))
+    assert not executed(build_tutorials(scripts[:1], cache_dir=cache, environment="env-3"))

@@ -1,0 +1,348 @@
+"""
+Tensors: the data structure behind PyTorch
+==========================================
+
+Everything in PyTorch, from a batch of images to the weights of a network, is a *tensor*: an
+n-dimensional array that knows its shape, its element type and the device it lives on. This
+tutorial builds tensors, combines them, reshapes and indexes them, shares memory with NumPy and
+moves them to an accelerator. Every later tutorial relies on these operations.
+
+**What you will learn**
+
+* how to create tensors from Python lists, NumPy arrays and factory functions
+* what ``shape``, ``dtype``, ``device`` and ``requires_grad`` tell you
+* element-wise arithmetic, matrix products (``mm``, ``@``, ``bmm``) and ``dot``
+* the broadcasting rule, stated precisely and checked on examples
+* ``reshape`` versus ``view``, and why ``view`` fails on a transposed tensor
+* ``transpose``, ``permute``, ``flatten``, ``squeeze`` and ``unsqueeze``
+* indexing with slices, boolean masks and integer ("fancy") indices
+* when a tensor and a NumPy array share memory
+* how to write device-agnostic code that uses a GPU (or other accelerator) when there is one
+
+**Prerequisites**
+
+* Python basics (lists, slicing, functions)
+* A little NumPy (``np.array``, ``shape``, slicing)
+
+All tensors here are tiny so that the page runs in a second or two on a laptop CPU; the same
+operations work unchanged on tensors with millions of elements.
+"""
+
+# %%
+# Creating tensors from data
+# --------------------------
+# ``torch.tensor`` copies Python data (nested lists, numbers) into a new tensor and infers the
+# element type: integers become ``torch.int64``, floats ``torch.float32``. Pass ``dtype=`` to
+# choose the type yourself.
+import torch
+
+torch.manual_seed(0)
+
+a = torch.tensor([[1, 2, 3], [4, 5, 6]])
+b = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+c = torch.tensor([1, 2, 3], dtype=torch.float64)
+print(a, a.dtype)
+print(b, b.dtype)
+print(c, c.dtype)
+
+# %%
+# Creating tensors from NumPy
+# ---------------------------
+# ``torch.from_numpy`` wraps an existing NumPy array without copying it (more on that in the
+# NumPy section below); ``torch.tensor(array)`` makes an independent copy. Both keep NumPy's
+# dtype, and NumPy's default float type is ``float64``, so convert with ``.float()`` when you
+# want the usual ``float32``.
+import numpy as np
+
+rng = np.random.default_rng(0)
+arr = rng.normal(size=(2, 3))
+t_shared = torch.from_numpy(arr)
+t_copy = torch.tensor(arr)
+print(arr.dtype, "->", t_shared.dtype, "and", t_copy.dtype)
+print(t_shared.float())
+
+# %%
+# Factory functions
+# -----------------
+# Most tensors are made by factory functions that take a shape. ``rand`` samples uniformly from
+# :math:`[0, 1)`, ``randn`` from a standard normal distribution; both draw from the generator
+# seeded by ``torch.manual_seed`` so the output is the same on every run.
+print("zeros:\n", torch.zeros(2, 3))
+print("ones:\n", torch.ones(2, 3, dtype=torch.int64))
+print("rand:\n", torch.rand(2, 3))
+print("randn:\n", torch.randn(2, 3))
+print("eye:\n", torch.eye(3))
+print("arange(0, 10, 3):", torch.arange(0, 10, 3))
+print("linspace(0, 1, 5):", torch.linspace(0, 1, 5))
+
+# %%
+# Shape, dtype, device and requires_grad
+# --------------------------------------
+# Four attributes describe every tensor:
+#
+# * ``shape`` (also ``size()``): the length of each dimension, a ``torch.Size`` (a tuple);
+# * ``dtype``: the element type, e.g. ``torch.float32``, ``torch.int64``, ``torch.bool``;
+# * ``device``: where the memory lives, ``cpu`` or an accelerator such as ``cuda:0``;
+# * ``requires_grad``: whether autograd records operations on it
+#   (see `Autograd <../02_autograd/>`_).
+x = torch.rand(4, 3)
+w = torch.rand(3, requires_grad=True)
+print("shape:", x.shape, "ndim:", x.ndim, "numel:", x.numel())
+print("dtype:", x.dtype, "| as float16:", x.half().dtype, "| as int:", x.to(torch.int32).dtype)
+print("device:", x.device)
+print("requires_grad:", x.requires_grad, "and", w.requires_grad)
+
+# %%
+# Element-wise operations
+# -----------------------
+# Arithmetic operators and most math functions act element by element on tensors of the same
+# shape. Methods with a trailing underscore (``add_``, ``mul_``) modify the tensor in place.
+p = torch.tensor([1.0, 2.0, 3.0])
+q = torch.tensor([10.0, 20.0, 30.0])
+print("p + q =", p + q)
+print("p * q =", p * q)
+print("q / p =", q / p)
+print("p ** 2 =", p**2)
+print("exp(p) =", torch.exp(p))
+print("max(p, 2) =", torch.maximum(p, torch.tensor(2.0)))
+p.add_(1)
+print("after p.add_(1):", p)
+
+# %%
+# Matrix products and dot
+# -----------------------
+# ``torch.mm`` multiplies two 2-D matrices, the ``@`` operator (``torch.matmul``) does the same
+# and also handles batches and vectors, ``torch.bmm`` multiplies two *batches* of matrices
+# (shapes ``(B, n, m)`` and ``(B, m, p)``), and ``torch.dot`` is the inner product of two 1-D
+# vectors. The inner dimensions must agree.
+A = torch.arange(6.0).reshape(2, 3)
+B = torch.arange(12.0).reshape(3, 4)
+print("A @ B =\n", A @ B)
+torch.testing.assert_close(torch.mm(A, B), A @ B)
+print("torch.mm(A, B) equals A @ B: True")
+
+batch_a = torch.randn(5, 2, 3)
+batch_b = torch.randn(5, 3, 4)
+batched = torch.bmm(batch_a, batch_b)
+print("bmm:", tuple(batch_a.shape), "x", tuple(batch_b.shape), "->", tuple(batched.shape))
+torch.testing.assert_close(batched[2], batch_a[2] @ batch_b[2])
+print("bmm(batch_a, batch_b)[2] equals batch_a[2] @ batch_b[2]: True")
+
+u = torch.tensor([1.0, 2.0, 3.0])
+v = torch.tensor([4.0, 5.0, 6.0])
+print("dot(u, v) =", torch.dot(u, v).item(), "| (u * v).sum() =", (u * v).sum().item())
+
+# %%
+# Broadcasting
+# ------------
+# Element-wise operations also work on tensors of *different* shapes when they are
+# broadcastable. The rule: line the two shapes up from the **trailing** (rightmost) dimension
+# and compare them pair by pair; in each pair the sizes must be **equal**, or **one of them is
+# 1**, or **one of them is missing** (the shorter shape is padded with 1 on the left). A size-1
+# dimension is stretched to match the other, without copying memory. The result has the larger
+# size in every position.
+#
+# ``(4, 1)`` against ``(3,)``: the trailing pair is ``1`` vs ``3`` (fine, 1 stretches), the next
+# pair is ``4`` vs missing (fine), so the result is ``(4, 3)``.
+col = torch.arange(4.0).reshape(4, 1)
+row = torch.tensor([0.0, 10.0, 20.0])
+print("col", tuple(col.shape), "+ row", tuple(row.shape), "->", tuple((col + row).shape))
+print(col + row)
+
+# A typical use: subtract each column's mean from a (batch, features) matrix.
+data = torch.rand(5, 3)
+centered = data - data.mean(dim=0)  # (5, 3) - (3,) -> (5, 3)
+torch.testing.assert_close(centered.mean(dim=0), torch.zeros(3))
+print("column means after centering are zero: True")
+
+# %%
+# When broadcasting fails
+# -----------------------
+# ``(2, 3)`` against ``(2,)``: the trailing pair is ``3`` vs ``2``, neither is 1, so PyTorch
+# raises an error. Adding a trailing dimension with ``unsqueeze`` (shape ``(2, 1)``) makes the
+# pair ``3`` vs ``1``, which is allowed.
+m = torch.ones(2, 3)
+s = torch.tensor([1.0, 2.0])
+try:
+    m + s
+except RuntimeError as err:
+    print("RuntimeError:", err)
+print("m + s.unsqueeze(1) =\n", m + s.unsqueeze(1))
+
+# %%
+# Seeing broadcasting
+# -------------------
+# A column of shape ``(6, 1)`` times a row of shape ``(1, 8)`` gives a full ``(6, 8)`` grid: the
+# multiplication table. ``expand`` shows the stretched operands as PyTorch sees them (a view,
+# no copy). Drawing tensors with ``imshow`` is a quick way to check that a result
+# has the structure you expect.
+import matplotlib.pyplot as plt
+
+rows = torch.arange(1, 7).reshape(6, 1)
+cols = torch.arange(1, 9).reshape(1, 8)
+table = rows * cols
+
+fig, axes = plt.subplots(1, 3, figsize=(9, 2.8), constrained_layout=True)
+panels = [
+    (rows.expand(6, 8), "rows (6, 1), stretched"),
+    (cols.expand(6, 8), "cols (1, 8), stretched"),
+    (table, "rows * cols: (6, 8)"),
+]
+for ax, (img, title) in zip(axes, panels):
+    ax.imshow(img.numpy(), cmap="viridis", vmin=1, vmax=48)
+    for (i, j), value in np.ndenumerate(img.numpy()):
+        color = "black" if value > 30 else "white"
+        ax.text(j, i, str(value), ha="center", va="center", fontsize=7, color=color)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+# %%
+# reshape versus view
+# -------------------
+# Both return a tensor with a new shape and the same elements. ``view`` never copies: it only
+# reinterprets the existing memory, so it needs the memory to be laid out compatibly
+# (*contiguous*). ``reshape`` returns a view when it can and a copy when it must.
+t = torch.arange(12)
+v = t.view(3, 4)
+v[0, 0] = 100  # a view shares memory with t
+print("t after writing into its view:", t.tolist())
+print("reshape(2, 6):\n", t.reshape(2, 6))
+print("reshape(-1, 3) infers the first size:", tuple(t.reshape(-1, 3).shape))
+
+# %%
+# Where view fails
+# ----------------
+# ``transpose`` swaps two dimensions by changing the *strides* (how far to step in memory for
+# each dimension) without moving any data. The result is no longer contiguous, so flattening it
+# with ``view`` is impossible and PyTorch raises an error. ``.contiguous()`` copies the data into
+# the new order, after which ``view`` works; ``reshape`` does that copy for you.
+grid = torch.arange(6).reshape(2, 3)
+gt = grid.t()
+print("grid strides:", grid.stride(), "| transposed strides:", gt.stride())
+print("is_contiguous:", grid.is_contiguous(), "->", gt.is_contiguous())
+try:
+    gt.view(6)
+except RuntimeError as err:
+    print("RuntimeError:", err)
+print("gt.contiguous().view(6):", gt.contiguous().view(6).tolist())
+print("gt.reshape(6):          ", gt.reshape(6).tolist())
+
+# %%
+# transpose, permute, flatten, squeeze and unsqueeze
+# --------------------------------------------------
+# These change the shape or the order of dimensions. A common case: images stored as
+# ``(height, width, channels)`` (as in NumPy and PIL) must become ``(channels, height, width)``
+# for PyTorch's convolution layers, which is a ``permute``.
+img = torch.rand(32, 48, 3)  # H, W, C
+print("permute(2, 0, 1):", tuple(img.permute(2, 0, 1).shape))
+print("transpose(0, 1): ", tuple(img.transpose(0, 1).shape))
+print("flatten():       ", tuple(img.flatten().shape))
+print("flatten(0, 1):   ", tuple(img.flatten(0, 1).shape))
+
+single = torch.rand(1, 3, 1, 5)
+print("squeeze():       ", tuple(single.squeeze().shape), "(removes every size-1 dim)")
+print("squeeze(0):      ", tuple(single.squeeze(0).shape))
+print("unsqueeze(0):    ", tuple(torch.rand(3, 5).unsqueeze(0).shape), "(adds a batch dim)")
+
+# %%
+# Indexing: slices, boolean masks and fancy indexing
+# --------------------------------------------------
+# Slicing works as in NumPy and returns a view. A boolean mask of the same shape selects the
+# elements where it is ``True`` (the result is 1-D, a copy). A tensor of integer indices picks
+# whole rows (or elements, with one index tensor per dimension).
+g = torch.arange(20).reshape(4, 5)
+print(g)
+print("g[1]        ->", g[1].tolist())
+print("g[:, 2]     ->", g[:, 2].tolist())
+print("g[1:3, ::2] ->", g[1:3, ::2].tolist())
+print("g[-1, -2:]  ->", g[-1, -2:].tolist())
+
+mask = g % 3 == 0
+print("mask g % 3 == 0 selects:", g[mask].tolist())
+
+print("g[[0, 2, 3]] picks rows:", g[torch.tensor([0, 2, 3])].tolist())
+print("g[[0, 3], [1, 4]] picks elements:", g[torch.tensor([0, 3]), torch.tensor([1, 4])].tolist())
+
+g[mask] = -1  # masks also work for assignment
+print("after g[mask] = -1:\n", g)
+
+# %%
+# NumPy interop and shared memory
+# -------------------------------
+# ``torch.from_numpy(array)`` and ``tensor.numpy()`` do not copy: the tensor and the array are
+# two views of the *same* memory, so changing one changes the other. That makes conversions free
+# but can surprise you. Use ``torch.tensor(array)`` or ``tensor.numpy().copy()`` (or
+# ``tensor.clone()``) when you need independent data.
+np_arr = np.zeros(4, dtype=np.float32)
+from_np = torch.from_numpy(np_arr)
+np_arr[0] = 7.0
+from_np[1] = 3.0
+print("numpy array:", np_arr, "| tensor:", from_np.tolist())
+assert np.shares_memory(np_arr, from_np.numpy())
+
+torch_t = torch.ones(3)
+as_np = torch_t.numpy()
+torch_t.mul_(5)
+print("tensor:", torch_t.tolist(), "| its .numpy():", as_np)
+
+independent = torch.tensor(np_arr)
+np_arr[2] = 9.0
+print("torch.tensor(array) is a copy and stays", independent.tolist())
+
+# %%
+# When .numpy() refuses
+# ---------------------
+# ``.numpy()`` only works on CPU tensors that do not require gradients, because NumPy knows
+# nothing about devices or autograd. For a tensor on an accelerator or one that is part of an
+# autograd graph, use ``t.detach().cpu().numpy()``.
+#
+# .. note::
+#    ``.cpu()`` on an accelerator tensor copies the data, so the resulting array no longer shares
+#    memory with the original tensor.
+try:
+    w.numpy()
+except RuntimeError as err:
+    print("RuntimeError:", err)
+print("w.detach().numpy() works:", w.detach().numpy().shape)
+
+# %%
+# Moving tensors to an accelerator
+# --------------------------------
+# Write code that uses an accelerator (a CUDA or ROCm GPU, Apple's MPS, Intel's XPU, ...) when
+# one is available and the CPU otherwise, instead of hard-coding ``"cuda"``. ``tensor.to(device)``
+# returns a copy on that device (or the tensor itself if it is already there), and factory
+# functions accept ``device=`` to create tensors directly on it. All tensors in one operation
+# must be on the same device; bring results back with ``.cpu()`` (or ``.item()`` / ``.tolist()``)
+# to print or convert them.
+#
+# .. note::
+#    `Accelerators <../08_accelerators/>`_ covers devices in depth: how data moves between host
+#    and accelerator, and why that matters for speed.
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+x_cpu = torch.arange(6.0).reshape(2, 3)
+x_dev = x_cpu.to(device)
+y_dev = torch.ones(3, 2, device=device)
+result = x_dev @ y_dev
+assert result.device.type == device.type
+print("x @ y computed on the chosen device, back on the CPU:", result.cpu().tolist())
+
+# %%
+# Summary
+# -------
+# * Tensors come from data (``torch.tensor``, ``torch.from_numpy``) or factory functions
+#   (``zeros``, ``ones``, ``rand``, ``randn``, ``eye``, ``arange``, ``linspace``).
+# * ``shape``, ``dtype``, ``device`` and ``requires_grad`` describe a tensor.
+# * Arithmetic is element-wise; ``@``/``mm``/``bmm``/``dot`` are the matrix products.
+# * Broadcasting compares shapes from the trailing dimension: sizes must be equal, 1, or
+#   missing.
+# * ``view`` needs contiguous memory; ``reshape`` copies when it has to.
+# * ``from_numpy`` and ``.numpy()`` share memory with NumPy.
+# * Pick the device once with ``torch.accelerator`` and move tensors with ``.to(device)``.
+#
+# Where to go next
+# ----------------
+# `Autograd <../02_autograd/>`_ shows how PyTorch computes gradients of tensor expressions,
+# which is what makes training neural networks possible.
