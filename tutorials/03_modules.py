@@ -1,0 +1,341 @@
+"""
+Modules: building models with torch.nn
+======================================
+
+A model in PyTorch is an ``nn.Module``: an object that holds parameters (tensors to be learned),
+may contain other modules, and defines a ``forward`` computation. This tutorial writes a layer
+from scratch, checks it against the built-in one, tours the standard layers and the shapes they
+produce, builds an MLP and a small CNN for 8x8 digit images, and looks at the bookkeeping that
+every model carries: parameter counts, ``train``/``eval`` modes and the ``state_dict``.
+
+**What you will learn**
+
+* how ``nn.Module`` and ``nn.Parameter`` register learnable tensors
+* what ``Linear``, ``Conv2d``, ``MaxPool2d``, ``BatchNorm2d`` and ``Dropout`` do to shapes
+* how to compose layers with ``nn.Sequential`` and with your own ``forward``
+* how to count parameters and list them with ``named_parameters``
+* why ``train()`` and ``eval()`` change the output of Dropout and BatchNorm
+* what a ``state_dict`` contains
+
+**Prerequisites**
+
+* `Tensors <../01_tensors/>`_
+* `Autograd <../02_autograd/>`_
+
+The models are deliberately tiny and are not trained here (that is the subject of
+`Training <../05_training/>`_), so the page runs in a few seconds on a laptop CPU.
+"""
+
+# %%
+# A linear layer from scratch
+# ---------------------------
+# Subclass ``nn.Module``, create the learnable tensors in ``__init__`` wrapped in
+# ``nn.Parameter``, and write the computation in ``forward``. Assigning an ``nn.Parameter`` as an
+# attribute registers it: it then appears in ``parameters()``, is moved by ``.to(device)`` and is
+# saved in the ``state_dict``. We initialise the weights explicitly, uniformly in
+# :math:`[-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}}]`, the same range ``nn.Linear`` uses.
+import math
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+
+
+class MyLinear(nn.Module):
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+    def extra_repr(self):  # shown by print(module)
+        return f"in_features={self.weight.shape[1]}, out_features={self.weight.shape[0]}"
+
+
+mine = MyLinear(4, 3)
+print(mine)
+for name, param in mine.named_parameters():
+    print(f"{name}: shape {tuple(param.shape)}, requires_grad={param.requires_grad}")
+
+# %%
+# Checking it against nn.Linear
+# -----------------------------
+# ``nn.Linear`` computes the same :math:`y = x W^T + b`. Copy our weights into a built-in layer
+# (inside ``torch.no_grad()``, since this is not an operation to differentiate) and the two
+# layers must give the same output on the same input.
+ref = nn.Linear(4, 3)
+with torch.no_grad():
+    ref.weight.copy_(mine.weight)
+    ref.bias.copy_(mine.bias)
+
+x = torch.randn(5, 4)
+torch.testing.assert_close(mine(x), ref(x))
+print("MyLinear and nn.Linear give the same output:", tuple(mine(x).shape))
+
+# %%
+# Built-in layers and the shapes they produce
+# -------------------------------------------
+# Image layers expect a batch in ``(N, C, H, W)`` order: batch size, channels, height, width.
+# Below, a batch of eight one-channel 8x8 images goes through a chain of common layers:
+#
+# * ``Conv2d(1, 16, kernel_size=3, padding=1)`` slides 16 learned 3x3 filters over the image;
+#   ``padding=1`` keeps the 8x8 size, the channel count becomes 16;
+# * ``MaxPool2d(2)`` keeps the maximum of each 2x2 window, halving height and width;
+# * ``BatchNorm2d(16)`` normalises each channel over the batch (shape unchanged);
+# * ``Dropout(0.25)`` zeroes a random quarter of the values during training (shape unchanged);
+# * ``Flatten()`` turns each image's feature maps into one vector;
+# * ``Linear(256, 10)`` maps that vector to 10 scores, one per class.
+layers = [
+    nn.Conv2d(1, 16, kernel_size=3, padding=1),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+    nn.BatchNorm2d(16),
+    nn.Dropout(0.25),
+    nn.Flatten(),
+    nn.Linear(16 * 4 * 4, 10),
+]
+h = torch.randn(8, 1, 8, 8)
+print(f"{'layer':<12} {'output shape':<16} parameters")
+print(f"{'input':<12} {tuple(h.shape)!s:<16} {0:>10}")
+for layer in layers:
+    h = layer(h)
+    n_params = sum(p.numel() for p in layer.parameters())
+    print(f"{type(layer).__name__:<12} {tuple(h.shape)!s:<16} {n_params:>10}")
+
+# %%
+# nn.Sequential
+# -------------
+# ``nn.Sequential`` chains modules so that each one's output is the next one's input, which is
+# exactly the loop above. It is a module itself, so it can be nested inside other models.
+seq = nn.Sequential(*layers)
+print(seq)
+print("output shape:", tuple(seq(torch.randn(8, 1, 8, 8)).shape))
+
+# %%
+# Real inputs: 8x8 digit images
+# -----------------------------
+# scikit-learn ships 1,797 scanned handwritten digits as 8x8 grey-scale images with values 0 to
+# 16. We scale them to :math:`[0, 1]` and add the channel dimension, giving the ``(N, 1, 8, 8)``
+# shape that image layers expect. `Data <../04_data/>`_ covers datasets and loaders properly.
+from sklearn.datasets import load_digits
+
+digits = load_digits()
+images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16
+labels = torch.tensor(digits.target)
+print("images:", tuple(images.shape), images.dtype, "| labels:", tuple(labels.shape))
+print("first ten labels:", labels[:10].tolist())
+
+# %%
+# An MLP classifier
+# -----------------
+# A multi-layer perceptron ignores the 2-D structure: it flattens each image into 64 numbers and
+# applies fully connected layers with non-linear activations in between. The output holds 10
+# *logits* per image; softmax turns them into class probabilities.
+mlp = nn.Sequential(
+    nn.Flatten(),
+    nn.Linear(64, 128),
+    nn.ReLU(),
+    nn.Linear(128, 64),
+    nn.ReLU(),
+    nn.Linear(64, 10),
+)
+logits = mlp(images[:4])
+probs = logits.softmax(dim=1)
+print("logits:", tuple(logits.shape))
+torch.testing.assert_close(probs.sum(dim=1), torch.ones(4))
+print("each row of softmax(logits) sums to 1")
+
+
+# %%
+# A CNN classifier
+# ----------------
+# For anything beyond a straight chain, subclass ``nn.Module`` and write ``forward`` yourself.
+# This CNN has a convolutional feature extractor (two conv blocks, each halving the image size)
+# and a small classifier head. Sub-modules assigned as attributes are registered just like
+# parameters.
+class DigitCNN(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, kernel_size=3, padding=1),  # 16 x 8 x 8
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 16 x 4 x 4
+            nn.Conv2d(16, 32, kernel_size=3, padding=1),  # 32 x 4 x 4
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 32 x 2 x 2
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(0.25),
+            nn.Linear(32 * 2 * 2, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+cnn = DigitCNN()
+print(cnn)
+print("features:", tuple(cnn.features(images[:4]).shape), "| logits:", tuple(cnn(images[:4]).shape))
+
+# %%
+# What a convolution layer outputs
+# --------------------------------
+# Each of the 16 output channels of the first convolution is a filtered copy of the image, a
+# *feature map*; the first nine are drawn below on a shared colour scale (red positive, blue
+# negative). The filters are still random here; training turns them into detectors of strokes
+# and edges.
+import matplotlib.pyplot as plt
+
+with torch.no_grad():
+    maps = cnn.features[0](images[:1])[0]  # (16, 8, 8)
+limit = maps.abs().max().item()
+
+fig, axes = plt.subplots(2, 5, figsize=(8, 3.4), constrained_layout=True)
+axes[0, 0].imshow(images[0, 0].numpy(), cmap="gray_r")
+axes[0, 0].set_title(f"input (label {labels[0].item()})", fontsize=8)
+for i, ax in enumerate(axes.flat[1:]):
+    ax.imshow(maps[i].numpy(), cmap="coolwarm", vmin=-limit, vmax=limit)
+    ax.set_title(f"channel {i}", fontsize=8)
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+plt.show()
+
+
+# %%
+# Counting parameters
+# -------------------
+# ``parameters()`` yields every learnable tensor, including those of sub-modules, so summing
+# their ``numel()`` gives the model size. For an MLP it can be checked by hand: a
+# ``Linear(n_in, n_out)`` has :math:`n_{in} n_{out}` weights plus :math:`n_{out}` biases.
+def count_parameters(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+by_hand = (64 * 128 + 128) + (128 * 64 + 64) + (64 * 10 + 10)
+assert count_parameters(mlp) == by_hand
+print(f"MLP: {count_parameters(mlp):,} parameters (matches the hand count)")
+print(f"CNN: {count_parameters(cnn):,} parameters")
+
+# %%
+# Listing parameters with named_parameters
+# ----------------------------------------
+# ``named_parameters()`` gives each parameter with a dotted name that follows the attribute
+# path, such as ``features.0.weight`` for the weight of the first module in ``features``. The
+# names are handy for inspecting a model, for freezing parts of it (set ``requires_grad=False``)
+# or for giving groups of parameters different optimizer settings.
+for name, param in cnn.named_parameters():
+    print(f"{name:<22} {tuple(param.shape)!s:<16} {param.numel():>6}")
+
+for param in cnn.features.parameters():
+    param.requires_grad_(False)
+print("trainable with features frozen:", count_parameters(cnn))
+for param in cnn.features.parameters():
+    param.requires_grad_(True)
+
+# %%
+# train() versus eval(): Dropout
+# ------------------------------
+# Some layers behave differently while training. Every module has a ``training`` flag, set
+# recursively by ``model.train()`` and ``model.eval()``. In training mode ``Dropout(p)`` zeroes
+# each value with probability ``p`` and scales the rest by :math:`1/(1-p)`, so two calls on the
+# same input differ. In evaluation mode it does nothing.
+drop = nn.Dropout(0.5)
+ones = torch.ones(1, 8)
+drop.train()
+first, second = drop(ones), drop(ones)
+print("train:", first.tolist())
+print("train:", second.tolist())
+assert not torch.equal(first, second)
+drop.eval()
+print("eval: ", drop(ones).tolist())
+assert torch.equal(drop(ones), ones)
+
+# %%
+# train() versus eval(): BatchNorm
+# --------------------------------
+# In training mode ``BatchNorm2d`` normalises with the mean and variance of the *current batch*
+# and updates its running averages of them; in evaluation mode it uses those running averages,
+# so a single image gives the same answer whatever else is in the batch. Both effects show up
+# in the full CNN: in training mode two passes over the same batch differ (different dropout
+# masks, updated running statistics), in evaluation mode they are identical.
+batch = images[:16]
+
+cnn.train()
+out_train_1 = cnn(batch)
+out_train_2 = cnn(batch)
+print(
+    "cnn.training:",
+    cnn.training,
+    "| two train passes equal:",
+    torch.equal(out_train_1, out_train_2),
+)
+assert not torch.equal(out_train_1, out_train_2)
+
+cnn.eval()
+with torch.no_grad():
+    out_eval_1 = cnn(batch)
+    out_eval_2 = cnn(batch)
+print(
+    "cnn.training:", cnn.training, "| two eval passes equal: ", torch.equal(out_eval_1, out_eval_2)
+)
+assert torch.equal(out_eval_1, out_eval_2)
+
+bn = cnn.features[1]
+print("BatchNorm batches seen so far:", bn.num_batches_tracked.item())
+print("running_mean[:4]:", [round(m, 4) for m in bn.running_mean[:4].tolist()])
+
+# %%
+# The state_dict
+# --------------
+# ``state_dict()`` maps names to tensors: every parameter plus every *buffer*, state that is
+# saved with the model but not learned by gradient descent, such as BatchNorm's
+# ``running_mean``, ``running_var`` and ``num_batches_tracked``. That is why it has more entries
+# than ``named_parameters()``. Saving and loading it is the subject of
+# `Checkpointing <../06_checkpointing/>`_.
+state = cnn.state_dict()
+param_names = {name for name, _ in cnn.named_parameters()}
+for key, value in state.items():
+    kind = "parameter" if key in param_names else "buffer"
+    print(f"{key:<32} {kind:<10} {tuple(value.shape)}")
+print(len(state), "entries,", len(param_names), "of them parameters")
+
+# %%
+# Moving a model to the accelerator
+# ---------------------------------
+# ``model.to(device)`` moves all parameters and buffers in place. Inputs must be on the same
+# device as the model.
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+cnn.to(device)
+with torch.no_grad():
+    preds = cnn(images[:8].to(device)).argmax(dim=1)
+assert next(cnn.parameters()).device.type == device.type
+print("predicted classes on the device, shape:", tuple(preds.shape))
+
+# %%
+# Summary
+# -------
+# * An ``nn.Module`` registers ``nn.Parameter`` attributes and sub-modules automatically; our
+#   hand-written linear layer matched ``nn.Linear`` exactly.
+# * Conv2d, MaxPool2d, BatchNorm2d, Dropout, Flatten and Linear each have a predictable effect
+#   on the ``(N, C, H, W)`` shape.
+# * ``nn.Sequential`` chains layers; a custom ``forward`` handles everything else.
+# * ``parameters()`` and ``named_parameters()`` count and list what will be learned;
+#   ``state_dict()`` adds the buffers.
+# * ``train()`` and ``eval()`` switch Dropout and BatchNorm between their two behaviours.
+#
+# Where to go next
+# ----------------
+# `Data <../04_data/>`_ shows how to feed models with ``Dataset`` and ``DataLoader``.

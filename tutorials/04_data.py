@@ -1,0 +1,412 @@
+"""
+Data: Dataset, DataLoader and transforms
+========================================
+
+A model learns from batches of examples, and PyTorch splits the job of producing them in
+two: a ``Dataset`` returns *one* example by index, and a ``DataLoader`` turns a dataset into
+shuffled batches, optionally prepared by worker processes. This tutorial builds both from real
+data and walks through the options you will set in every project.
+
+**What you will learn**
+
+* what ``Dataset`` and ``TensorDataset`` are, and how to write a custom ``Dataset`` over a CSV file
+* how ``random_split`` makes a reproducible train/validation split
+* what ``batch_size``, ``shuffle``, ``drop_last``, ``num_workers`` and ``pin_memory`` do
+* how a ``collate_fn`` pads variable-length items into one batch
+* how ``torchvision.transforms.v2`` augments images, and how ``ImageFolder`` reads a folder of
+  images
+
+**Prerequisites**
+
+* `Tensors <../01_tensors/>`_
+* `Modules <../03_modules/>`_ (for context; no model is trained on this page)
+
+The data is scikit-learn's bundled handwritten digits (1,797 real 8x8 scans), so the page runs
+offline in seconds. The real ``torchvision.datasets.MNIST`` code is shown as well, but it only
+runs when MNIST is already on your disk. Sizes are small on purpose; for a real run use your own
+data, larger batches and a few more workers.
+"""
+
+# %%
+# The data: real handwritten digits
+# ---------------------------------
+# ``load_digits`` ships with scikit-learn, so nothing is downloaded. Each scan is an 8x8 grid of
+# integers from 0 (blank) to 16 (full ink). We scale them to ``[0, 1]`` and add a channel
+# dimension, because PyTorch images are laid out as ``(channels, height, width)``.
+import torch
+from sklearn.datasets import load_digits
+
+torch.manual_seed(0)
+digits = load_digits()
+images = (torch.from_numpy(digits.images).float() / 16.0).unsqueeze(1)  # (N, 1, 8, 8)
+labels = torch.from_numpy(digits.target).long()
+print("images:", tuple(images.shape), images.dtype)
+print("pixel range:", images.min().item(), "to", images.max().item())
+print("labels:", tuple(labels.shape), labels.dtype, "classes", labels.unique().tolist())
+
+# %%
+# ``TensorDataset``: a dataset from tensors you already have
+# ----------------------------------------------------------
+# A *map-style* dataset is any object with ``__len__`` and ``__getitem__(i)``. ``TensorDataset``
+# wraps tensors that share their first dimension and returns the ``i``-th row of each, as a
+# tuple. It is the quickest way to feed in-memory data to a ``DataLoader``.
+from torch.utils.data import TensorDataset
+
+full_ds = TensorDataset(images, labels)
+x0, y0 = full_ds[0]
+print("len(full_ds):", len(full_ds))
+print("full_ds[0]: image", tuple(x0.shape), "label", y0.item())
+
+# %%
+# A custom ``Dataset`` over a CSV file
+# ------------------------------------
+# Real data usually arrives as files. We write the digits to a CSV file in a temporary directory
+# (a header, then one row per scan: the label and 64 pixel values) and read it back with our own
+# ``Dataset`` subclass. A custom dataset needs only ``__len__`` and ``__getitem__``; the optional
+# ``transform`` is applied per item, which is where augmentation goes. This class parses the
+# whole file once in ``__init__``, which is right for small data; for data that does not fit in
+# memory, keep only file names there and open one file per ``__getitem__`` call (``ImageFolder``
+# below does exactly that).
+import csv
+import tempfile
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+tmp = tempfile.TemporaryDirectory()
+root = Path(tmp.name)
+csv_path = root / "digits.csv"
+with csv_path.open("w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(["label"] + [f"p{i}" for i in range(64)])
+    for img, y in zip(digits.images, digits.target):
+        writer.writerow([int(y)] + img.astype(int).ravel().tolist())
+print(f"wrote {csv_path.name}: {csv_path.stat().st_size:,} bytes")
+
+
+class DigitsCSV(Dataset):
+    """Digits stored as CSV rows: ``label,p0,...,p63`` with pixel values 0..16."""
+
+    def __init__(self, path, transform=None):
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))[1:]  # skip the header
+        table = torch.tensor([[int(v) for v in row] for row in rows])
+        self.labels = table[:, 0]
+        self.images = table[:, 1:].reshape(-1, 1, 8, 8).float() / 16.0
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, idx):
+        image = self.images[idx]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[idx])
+
+
+csv_ds = DigitsCSV(csv_path)
+x5, y5 = csv_ds[5]
+print("len(csv_ds):", len(csv_ds), "| csv_ds[5]:", tuple(x5.shape), "label", y5)
+assert torch.equal(csv_ds.images, images) and torch.equal(csv_ds.labels, labels)
+print("CSV dataset matches the in-memory tensors exactly: True")
+
+# %%
+# ``random_split``: a reproducible train/validation split
+# -------------------------------------------------------
+# ``random_split`` returns ``Subset`` views (no data is copied). Lengths can be counts or
+# fractions. Pass a seeded ``torch.Generator`` so the split is the same on every run, and does
+# not depend on how much of the global random stream other code has used.
+from torch.utils.data import random_split
+
+train_ds, val_ds = random_split(csv_ds, [0.8, 0.2], generator=torch.Generator().manual_seed(42))
+print("train:", len(train_ds), "| val:", len(val_ds))
+print("first validation indices:", val_ds.indices[:8])
+
+_, val_again = random_split(csv_ds, [0.8, 0.2], generator=torch.Generator().manual_seed(42))
+assert val_again.indices == val_ds.indices
+assert not set(train_ds.indices) & set(val_ds.indices)
+print("same seed gives the same split, and train/val do not overlap: True")
+
+# %%
+# Batching, shuffling and ``drop_last``
+# -------------------------------------
+# The ``DataLoader`` draws indices from a *sampler*, fetches the items and *collates* them into
+# batch tensors (it stacks images into ``(B, 1, 8, 8)`` and turns the ``int`` labels into a
+# tensor). ``shuffle=True`` draws a new order every epoch, from the ``generator`` you pass.
+# Validation data needs no shuffling.
+from torch.utils.data import DataLoader
+
+train_loader = DataLoader(
+    train_ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0)
+)
+val_loader = DataLoader(val_ds, batch_size=256, shuffle=False)
+
+xb, yb = next(iter(train_loader))
+print("one batch:", tuple(xb.shape), xb.dtype, "| labels", tuple(yb.shape), yb.dtype)
+sizes = [len(yb) for _, yb in train_loader]
+print(f"train: {len(train_loader)} batches, first {sizes[0]}, last {sizes[-1]}")
+print(f"val:   {len(val_loader)} batches of sizes {[len(yb) for _, yb in val_loader]}")
+
+epoch1 = next(iter(train_loader))[1][:12].tolist()
+epoch2 = next(iter(train_loader))[1][:12].tolist()
+print("first labels, epoch 1:", epoch1)
+print("first labels, epoch 2:", epoch2, "(a new order every epoch)")
+
+# %%
+# The last batch is smaller when the dataset size is not a multiple of ``batch_size``. That is
+# fine for most models; pass ``drop_last=True`` when a layer needs full batches (for example
+# batch norm with a batch of one), and the incomplete batch is skipped.
+drop_loader = DataLoader(
+    train_ds,
+    batch_size=64,
+    shuffle=True,
+    drop_last=True,
+    generator=torch.Generator().manual_seed(0),
+)
+drop_sizes = [len(yb) for _, yb in drop_loader]
+print(f"drop_last=True: {len(drop_loader)} batches, all of size {set(drop_sizes)}")
+print("items skipped per epoch:", len(train_ds) - sum(drop_sizes))
+
+# %%
+# ``num_workers`` and ``pin_memory``
+# ----------------------------------
+# With ``num_workers=0`` (the default) batches are prepared in the main process, between training
+# steps. With ``num_workers=k`` the loader starts ``k`` worker processes that each build whole
+# batches in the background, so loading overlaps with training. That pays off when
+# ``__getitem__`` is slow (decoding files, augmenting); for in-memory tensors like these it is
+# pure overhead. ``pin_memory=True`` puts batches in page-locked host memory, which makes
+# ``.to(device, non_blocking=True)`` copies to an accelerator faster and asynchronous; without an
+# accelerator it does nothing useful (and PyTorch warns), so we only turn it on when one exists.
+#
+# .. note::
+#    How workers start depends on the multiprocessing *start method*. ``fork`` (the default on
+#    Linux up to Python 3.13) copies the running process. ``spawn`` (the default on Windows and
+#    macOS) and ``forkserver`` (the default on Linux from Python 3.14) start fresh interpreters
+#    that *pickle* the dataset and re-import your main script, so the dataset class must be
+#    importable (``TensorDataset`` is, a class defined in a notebook is not) and a script must
+#    keep its top-level code under ``if __name__ == "__main__":``. So that this page also runs
+#    as a plain, unguarded script, it asks for ``fork`` where it exists and uses no workers
+#    otherwise. With ``persistent_workers=True`` the workers survive from one epoch to the next
+#    instead of being restarted each time.
+import multiprocessing
+import os
+
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+pin_memory = torch.accelerator.is_available()
+usable_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+can_fork = "fork" in multiprocessing.get_all_start_methods()
+num_workers = min(2, usable_cpus or 1) if can_fork else 0
+
+tensor_train = TensorDataset(images[train_ds.indices], labels[train_ds.indices])
+loader_kwargs = {"batch_size": 64, "shuffle": True, "pin_memory": pin_memory}
+serial = DataLoader(tensor_train, generator=torch.Generator().manual_seed(0), **loader_kwargs)
+parallel = DataLoader(
+    tensor_train,
+    generator=torch.Generator().manual_seed(0),
+    num_workers=num_workers,
+    multiprocessing_context="fork" if num_workers > 0 else None,
+    **loader_kwargs,
+)
+n_batches = 0
+for (xs, ys), (xp, yp) in zip(serial, parallel, strict=True):
+    assert torch.equal(xs, xp) and torch.equal(ys, yp)
+    assert xp.is_pinned() == pin_memory
+    xp = xp.to(device, non_blocking=pin_memory)  # asynchronous copy when memory is pinned
+    n_batches += 1
+print(f"num_workers={num_workers}: {n_batches} batches, identical to num_workers=0: True")
+print("batches are pinned exactly when an accelerator is present: True")
+
+# %%
+# The order stays identical because the *sampler* runs in the main process; workers only fetch
+# and collate. Each worker also gets its own torch seed (derived from the loader's generator), so
+# random augmentation inside workers is reproducible. If a ``Dataset`` uses NumPy or ``random``,
+# seed them per worker with ``worker_init_fn``.
+
+# %%
+# ``collate_fn``: batching variable-length items
+# ----------------------------------------------
+# The default collate function stacks items, so they must all have the same shape. Sequences
+# (sentences, audio, time series) usually do not. To get variable-length data from the digits,
+# read each scan as the sequence of its inked pixels, row by row. Any object with ``__len__``
+# and ``__getitem__`` is a dataset, even a plain list of ``(sequence, label)`` pairs.
+flat = images.flatten(1)
+ink_sequences = [(row[row > 0], int(y)) for row, y in zip(flat[:100], labels[:100])]
+print("sequence lengths of the first 6 items:", [len(s) for s, _ in ink_sequences[:6]])
+
+try:
+    next(iter(DataLoader(ink_sequences, batch_size=4)))
+except RuntimeError as err:
+    print(f"default collate fails: {type(err).__name__}: {err}")
+
+# %%
+# A custom ``collate_fn`` receives the list of items of one batch and builds the batch itself.
+# ``pad_sequence`` pads every sequence to the longest one in the batch (not in the dataset), and
+# we also return the true lengths so a model can ignore the padding, for example with a mask or
+# ``torch.nn.utils.rnn.pack_padded_sequence``.
+from torch.nn.utils.rnn import pad_sequence
+
+
+def pad_collate(batch):
+    sequences, targets = zip(*batch)
+    lengths = torch.tensor([len(s) for s in sequences])
+    padded = pad_sequence(sequences, batch_first=True, padding_value=0.0)
+    return padded, lengths, torch.tensor(targets)
+
+
+seq_loader = DataLoader(ink_sequences, batch_size=4, collate_fn=pad_collate)
+padded, lengths, targets = next(iter(seq_loader))
+mask = torch.arange(padded.shape[1]) < lengths[:, None]  # True on real values
+print("padded:", tuple(padded.shape), "| lengths:", lengths.tolist(), "| labels:", targets.tolist())
+print(f"row 1 (length {lengths[1]}), last 6 values:", padded[1, -6:].tolist())
+assert mask.sum() == lengths.sum() and (padded[~mask] == 0).all()
+print("mask marks exactly the real values, padding is all zeros: True")
+
+# %%
+# Augmentation with ``torchvision.transforms.v2``
+# -----------------------------------------------
+# Augmentation applies small random changes to each training image, so the model sees a slightly
+# different version every epoch. The ``v2`` transforms work on tensors of shape ``(C, H, W)``;
+# they draw from torch's global random generator, so seeding it makes them reproducible. We
+# first upscale the 8x8 scans to 32x32 so that rotations and shears have pixels to work with.
+# Choose transforms that keep the label valid: a rotated 3 is still a 3, but a horizontally
+# flipped 3 is not, so there is no ``RandomHorizontalFlip`` here.
+import matplotlib.pyplot as plt
+from torchvision.transforms import v2
+
+bilinear = v2.InterpolationMode.BILINEAR
+upscale = v2.Resize((32, 32), interpolation=bilinear, antialias=True)
+augment = v2.Compose(
+    [
+        upscale,
+        v2.RandomRotation(degrees=20, interpolation=bilinear),
+        v2.RandomAffine(
+            degrees=0, translate=(0.1, 0.1), scale=(0.8, 1.1), shear=10, interpolation=bilinear
+        ),
+        v2.RandomApply([v2.GaussianBlur(kernel_size=3, sigma=(0.5, 1.0))], p=0.3),
+    ]
+)
+
+torch.manual_seed(0)
+n_digits, n_versions = 4, 5
+fig, axes = plt.subplots(n_digits, n_versions + 1, figsize=(6, 4))
+for row in range(n_digits):
+    image = csv_ds[row][0]
+    versions = [upscale(image)] + [augment(image) for _ in range(n_versions)]
+    for col, version in enumerate(versions):
+        ax = axes[row, col]
+        ax.imshow(version.squeeze(0).numpy(), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+axes[0, 0].set_title("original", fontsize=9)
+for col in range(1, n_versions + 1):
+    axes[0, col].set_title(f"random {col}", fontsize=9)
+fig.suptitle(f"{n_digits} scans, {n_versions} random augmentations of each", fontsize=10)
+fig.tight_layout()
+plt.show()
+
+# %%
+# The same transform plugs into the dataset, so every item is augmented when it is loaded
+# (and, with workers, in parallel with training):
+aug_ds = DigitsCSV(csv_path, transform=augment)
+aug_loader = DataLoader(
+    aug_ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0)
+)
+xa, ya = next(iter(aug_loader))
+print("augmented batch:", tuple(xa.shape), "| value range", f"{xa.min():.2f} to {xa.max():.2f}")
+
+# %%
+# ``ImageFolder``: a folder of image files
+# ----------------------------------------
+# Image datasets often come as one sub-folder per class. ``ImageFolder`` scans such a tree, maps
+# the sorted folder names to class indices and loads one file per ``__getitem__`` call. We write
+# 20 scans of each digit as PNG files (``train/<digit>/<index>.png``) and load them back.
+# The default loader opens files with Pillow as RGB; ours keeps the single grey channel, and
+# ``ToImage`` turns the Pillow image into a ``uint8`` tensor of shape ``(1, H, W)``.
+from PIL import Image
+from torchvision.datasets import ImageFolder
+
+folder = root / "train"
+counts = {}
+for idx, (img, y) in enumerate(zip(digits.images, digits.target)):
+    if counts.get(y, 0) == 20:
+        continue
+    counts[y] = counts.get(y, 0) + 1
+    (folder / str(y)).mkdir(parents=True, exist_ok=True)
+    pixels = (img * 255 / 16).round().astype("uint8")  # 0..16 -> 0..255
+    Image.fromarray(pixels).save(folder / str(y) / f"{idx:04d}.png")
+
+
+def load_grey(path):
+    with Image.open(path) as im:
+        return im.convert("L")
+
+
+png_ds = ImageFolder(
+    folder,
+    loader=load_grey,
+    transform=v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]),  # 0..1 floats
+)
+print("classes:", png_ds.classes)
+print("number of images:", len(png_ds))
+first_path, first_label = png_ds.samples[0]
+print("first file:", Path(first_path).relative_to(root).as_posix(), "-> class", first_label)
+
+png_loader = DataLoader(
+    png_ds, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0)
+)
+xi, yi = next(iter(png_loader))
+print("batch:", tuple(xi.shape), xi.dtype, "| labels", yi[:10].tolist())
+
+# %%
+# The round trip is faithful: a pixel of 0..16 scaled to 0..255 and back gives the original.
+restored = (png_ds[0][0] * 16).round()
+original = torch.from_numpy(digits.images[int(Path(first_path).stem)]).float()
+assert torch.equal(restored.squeeze(0), original)
+print("PNG round trip reproduces the original scan: True")
+
+# %%
+# The real thing: MNIST with ``torchvision.datasets``
+# ---------------------------------------------------
+# ``torchvision.datasets.MNIST`` is a ready-made ``Dataset`` of 28x28 digits and plugs into a
+# ``DataLoader`` exactly like the datasets above. A reader would normally pass
+# ``download=True``; this page never downloads, so the code below only runs when MNIST is already
+# in ``~/data`` and otherwise says it was skipped.
+from torchvision import datasets
+
+mnist_root = Path.home() / "data"
+if (mnist_root / "MNIST" / "raw").is_dir():
+    mnist = datasets.MNIST(
+        mnist_root,
+        train=True,
+        download=False,  # use download=True to fetch it
+        transform=v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]),
+    )
+    mnist_loader = DataLoader(
+        mnist, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
+    xm, ym = next(iter(mnist_loader))
+    print("MNIST train:", len(mnist), "images | batch", tuple(xm.shape))
+else:
+    print("MNIST is not in ~/data, so this step was skipped (nothing is downloaded here).")
+
+# %%
+# Clean up the temporary files:
+tmp.cleanup()
+print("temporary directory removed:", not root.exists())
+
+# %%
+# Summary
+# -------
+# * A ``Dataset`` returns one item by index; ``TensorDataset`` wraps tensors, and a custom
+#   subclass needs only ``__len__`` and ``__getitem__``.
+# * ``random_split`` with a seeded generator gives a reproducible, non-overlapping split.
+# * The ``DataLoader`` batches, shuffles (from its ``generator``), can drop the incomplete last
+#   batch, loads in worker processes with ``num_workers`` and pins memory for fast copies.
+# * A ``collate_fn`` builds batches from items of different lengths, here with ``pad_sequence``.
+# * ``transforms.v2`` augments images per item; ``ImageFolder`` reads a class-per-folder tree.
+#
+# Where to go next
+# ----------------
+# `Training <../05_training/>`_ puts a ``DataLoader`` to work: a complete training and
+# evaluation loop, losses, optimizers, schedulers and early stopping.

@@ -1,0 +1,397 @@
+"""
+Checkpointing: saving, loading and resuming training
+====================================================
+
+Training runs crash, get preempted, or simply end, and the weights have to outlive the Python
+process. This tutorial saves and loads models the recommended way (``state_dict`` files loaded
+with ``weights_only=True``), writes complete training checkpoints, and proves with an assertion
+that a run which was interrupted and resumed ends with *exactly* the same weights as a run that
+was never interrupted.
+
+**What you will learn**
+
+* what a ``state_dict`` is, and how to save and load one
+* why ``torch.load(..., weights_only=True)`` matters: loading an untrusted pickle runs code
+* how ``map_location`` loads tensors onto another device
+* how to save atomically, so a crash never leaves a half-written checkpoint behind
+* what a full training checkpoint contains (model, optimizer, scheduler, epoch, RNG states), how
+  to resume from it bit for bit, and how to keep the best model by validation score
+
+**Prerequisites**
+
+* `Modules <../03_modules/>`_ and `Training <../05_training/>`_
+
+The data is scikit-learn's bundled handwritten digits (1,797 real 8x8 scans) and the model a
+small MLP, trained for a few epochs only: the point is the bookkeeping, not the accuracy. For a
+real run, train longer and save a checkpoint every epoch (or every few minutes) as done here.
+All files are written to a temporary directory that is removed at the end.
+"""
+
+# %%
+# Setup: data, model and a scratch directory
+# ------------------------------------------
+# The model contains ``Dropout``, so training draws random numbers at every step; that makes the
+# random-number state part of what a checkpoint must capture. The model is tiny, so one CPU
+# thread is faster than several (remove ``torch.set_num_threads(1)`` for real models).
+import tempfile
+from pathlib import Path
+
+import torch
+from sklearn.datasets import load_digits
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset, random_split
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
+
+digits = load_digits()
+X = torch.from_numpy(digits.data).float() / 16.0
+y = torch.from_numpy(digits.target).long()
+train_ds, val_ds = random_split(
+    TensorDataset(X, y), [0.8, 0.2], generator=torch.Generator().manual_seed(0)
+)
+val_loader = DataLoader(val_ds, batch_size=256)
+
+
+def make_model():
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+
+
+tmp = tempfile.TemporaryDirectory()
+workdir = Path(tmp.name)
+print(f"train {len(train_ds)} | val {len(val_ds)} | files go to a temporary directory")
+
+# %%
+# The ``state_dict``
+# ------------------
+# A module's ``state_dict()`` is an ordered dictionary from names to tensors: every parameter and
+# buffer, and nothing else (no code, no class). Saving it with ``torch.save`` and loading it into
+# a freshly built model of the same architecture is the standard way to persist weights.
+torch.manual_seed(0)
+model = make_model().to(device)
+for name, tensor in model.state_dict().items():
+    print(f"{name:10} {tuple(tensor.shape)}")
+
+weights_path = workdir / "weights.pt"
+torch.save(model.state_dict(), weights_path)
+
+restored = make_model().to(device)  # a different random initialisation
+result = restored.load_state_dict(torch.load(weights_path, weights_only=True))
+print("load_state_dict:", result)
+for (name, a), b in zip(model.state_dict().items(), restored.state_dict().values()):
+    assert torch.equal(a, b), name
+print("every tensor is equal after the round trip: True")
+
+# %%
+# Optimizers have a ``state_dict`` too. Adam keeps two running averages per parameter plus a step
+# count, and resuming without them restarts those averages from zero.
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+nn.functional.cross_entropy(model(X[:32].to(device)), y[:32].to(device)).backward()
+optimizer.step()
+opt_state = optimizer.state_dict()
+print("optimizer state_dict keys:", list(opt_state))
+print("state kept for the first parameter:", sorted(opt_state["state"][0]))
+print("hyper-parameters in param_groups:", sorted(opt_state["param_groups"][0])[:6], "...")
+
+# %%
+# ``weights_only=True``: never unpickle untrusted files
+# -----------------------------------------------------
+# ``torch.save`` uses Python's ``pickle``, and a pickle is a small *program*: while loading, it
+# may call any function it names, with any arguments. A "model" downloaded from the internet can
+# therefore run arbitrary code on your machine the moment you load it with
+# ``weights_only=False``, which was the default before PyTorch 2.6 and is still needed to load a
+# whole model saved with ``torch.save(model)``. The class below shows the mechanism harmlessly:
+# unpickling it calls ``print``. A real attack would name ``os.system`` instead.
+import pickle
+
+
+class LoudPayload:
+    """Stands in for a malicious object: unpickling it calls a function of its choice."""
+
+    def __reduce__(self):
+        return (print, ("    >>> this ran *during loading*, chosen by the file <<<",))
+
+
+untrusted_path = workdir / "downloaded_model.pt"
+torch.save({"weights": model.state_dict(), "extra": LoudPayload()}, untrusted_path)
+
+print("plain pickle, i.e. torch.load(..., weights_only=False):")
+torch.load(untrusted_path, weights_only=False)  # never do this with a file you did not create
+
+print("torch.load(..., weights_only=True):")
+try:
+    torch.load(untrusted_path, weights_only=True)
+except pickle.UnpicklingError as err:
+    reason = [line.strip() for line in str(err).splitlines() if "Unsupported global" in line]
+    print("    refused with", type(err).__name__)
+    print("    reason:", reason[0].split(". ")[0] if reason else "(see the message)")
+
+# %%
+# With ``weights_only=True`` (the default since PyTorch 2.6, spelled out here) the unpickler only
+# rebuilds tensors, primitive types and containers (dicts, lists, tuples), which is everything a
+# ``state_dict`` or a training checkpoint needs. That is also why you should save
+# ``model.state_dict()`` rather than ``torch.save(model)``: a whole-model pickle can only be
+# loaded with ``weights_only=False`` and breaks when the class's code moves. If you must store
+# your own types, allow them explicitly with ``torch.serialization.add_safe_globals``.
+
+# %%
+# ``map_location``: loading onto another device
+# ---------------------------------------------
+# Tensors remember the device they were saved from and are loaded back onto it, so a checkpoint
+# written on a GPU fails to load on a CPU-only machine. ``map_location`` redirects them:
+# ``map_location="cpu"`` always works, and ``map_location=device`` puts them where your model
+# lives. (``load_state_dict`` copies values into the model's existing tensors, so it works from
+# either.)
+on_cpu = torch.load(weights_path, map_location="cpu", weights_only=True)
+print("map_location='cpu': devices", sorted({t.device.type for t in on_cpu.values()}))
+on_device = torch.load(weights_path, map_location=device, weights_only=True)
+assert all(t.device.type == device.type for t in on_device.values())
+print("map_location=device: every tensor is on the current device: True")
+restored.load_state_dict(on_cpu)  # CPU tensors into a model on `device`: fine
+print("CPU state_dict loaded into the model on the current device: True")
+
+# %%
+# Atomic saves
+# ------------
+# ``torch.save(obj, path)`` first truncates ``path`` and then writes into it. If the process dies
+# in between (out of memory, preempted job, an object that cannot be pickled), the old
+# checkpoint is gone and the new one is broken. Here a generator object, which pickle cannot
+# handle, stands in for such a crash:
+import os
+
+last_path = workdir / "last.pt"
+torch.save(model.state_dict(), last_path)
+try:
+    torch.save({"weights": model.state_dict(), "oops": (i for i in range(3))}, last_path)
+except TypeError as err:
+    print("torch.save failed:", err)
+try:
+    torch.load(last_path, weights_only=True)
+except RuntimeError as err:
+    print("and the previous checkpoint is destroyed, loading it raises", type(err).__name__)
+else:
+    print("the file still loads this time, but nothing guarantees it")
+
+# %%
+# The fix is to write to a temporary file *in the same directory* and then ``os.replace`` it
+# over the target. ``os.replace`` is atomic on POSIX and Windows within one file system: readers
+# see either the complete old file or the complete new one, never a mix.
+
+
+def atomic_save(obj, path):
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())  # make sure the bytes are on disk before the rename
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+atomic_save(model.state_dict(), last_path)
+try:
+    atomic_save({"weights": model.state_dict(), "oops": (i for i in range(3))}, last_path)
+except TypeError as err:
+    print("atomic_save failed too:", err)
+survivor = torch.load(last_path, weights_only=True)
+assert all(torch.equal(survivor[k], v) for k, v in model.state_dict().items())
+print("but the previous checkpoint is intact: True")
+print("files in the directory:", sorted(p.name for p in workdir.iterdir()))
+
+# %%
+# A full training checkpoint
+# --------------------------
+# To *resume* training, rather than just reuse weights, a checkpoint needs everything that
+# influences the rest of the run:
+#
+# * the model's and the optimizer's ``state_dict`` (Adam's running averages),
+# * the scheduler's ``state_dict`` (where it is in the schedule) and the epoch number,
+# * the random-number states: torch's CPU generator, and the accelerator's generator if there
+#   is one (dropout on a GPU draws from it). If your loop also uses Python's ``random`` or
+#   NumPy, save ``random.getstate()`` and your NumPy generator's ``bit_generator.state`` too,
+# * the order of the data. Here each epoch's ``DataLoader`` gets a generator seeded with the
+#   epoch number, so the order of epoch ``e`` depends on nothing else (the alternative is to
+#   save the loader's generator state).
+#
+# We also keep the best model so far by validation accuracy, in its own file.
+
+
+def rng_states():
+    states = {"torch_cpu": torch.get_rng_state()}
+    if device.type != "cpu":
+        states["accelerator"] = torch.get_device_module(device).get_rng_state()
+    return states
+
+
+def set_rng_states(states):
+    torch.set_rng_state(states["torch_cpu"])
+    if "accelerator" in states:
+        torch.get_device_module(device).set_rng_state(states["accelerator"])
+
+
+def build(seed):
+    torch.manual_seed(seed)
+    model = make_model().to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    return model, optimizer, scheduler
+
+
+@torch.no_grad()
+def val_accuracy(model):
+    model.eval()
+    correct = sum(
+        (model(xb.to(device)).argmax(1) == yb.to(device)).sum().item() for xb, yb in val_loader
+    )
+    return correct / len(val_ds)
+
+
+def train(model, optimizer, scheduler, start_epoch, end_epoch, ckpt_dir, best_acc=0.0):
+    for epoch in range(start_epoch, end_epoch):
+        loader = DataLoader(
+            train_ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(epoch)
+        )
+        model.train()
+        for xb, yb in loader:
+            loss = nn.functional.cross_entropy(model(xb.to(device)), yb.to(device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+
+        acc = val_accuracy(model)
+        is_best = acc > best_acc
+        if is_best:
+            best_acc = acc
+            atomic_save(model.state_dict(), ckpt_dir / "best.pt")
+        checkpoint = {
+            "epoch": epoch + 1,  # the next epoch to run
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": rng_states(),
+            "best_val_acc": best_acc,
+        }
+        atomic_save(checkpoint, ckpt_dir / "last.pt")
+        note = " (best so far)" if is_best else ""
+        print(f"  epoch {epoch}: val acc {acc:.4f}{note}, next lr {scheduler.get_last_lr()[0]:g}")
+    return best_acc
+
+
+# %%
+# Run A: six epochs without interruption
+# --------------------------------------
+n_epochs = 6
+dir_a = workdir / "run_a"
+dir_a.mkdir()
+model_a, optimizer_a, scheduler_a = build(seed=0)
+best_a = train(model_a, optimizer_a, scheduler_a, 0, n_epochs, dir_a)
+
+# %%
+# Run B: interrupted after three epochs, then resumed
+# ---------------------------------------------------
+# Run B starts exactly like run A but "crashes" after three epochs. We then throw everything
+# away and scramble the global random state, as a fresh process would. Resuming builds *new*
+# objects (deliberately from a different seed, to show that loading overwrites it all), loads
+# the checkpoint with ``weights_only=True`` and continues from the saved epoch. The checkpoint is
+# loaded with ``map_location="cpu"``: ``set_rng_state`` needs CPU tensors, and
+# ``load_state_dict`` moves model and optimizer tensors to the right device by itself.
+dir_b = workdir / "run_b"
+dir_b.mkdir()
+model_b, optimizer_b, scheduler_b = build(seed=0)
+train(model_b, optimizer_b, scheduler_b, 0, 3, dir_b)
+del model_b, optimizer_b, scheduler_b  # the "crash"
+torch.manual_seed(12345)
+
+checkpoint = torch.load(dir_b / "last.pt", map_location="cpu", weights_only=True)
+model_b, optimizer_b, scheduler_b = build(seed=1)
+model_b.load_state_dict(checkpoint["model"])
+optimizer_b.load_state_dict(checkpoint["optimizer"])
+scheduler_b.load_state_dict(checkpoint["scheduler"])
+set_rng_states(checkpoint["rng"])
+print(f"resuming at epoch {checkpoint['epoch']}, lr {scheduler_b.get_last_lr()[0]:g}")
+best_b = train(
+    model_b,
+    optimizer_b,
+    scheduler_b,
+    checkpoint["epoch"],
+    n_epochs,
+    dir_b,
+    checkpoint["best_val_acc"],
+)
+
+# %%
+# The proof: every parameter of the resumed run equals the uninterrupted run's, bit for bit, and
+# so do the optimizer's running averages and the best model on disk.
+for (name, a), b in zip(model_a.state_dict().items(), model_b.state_dict().values()):
+    assert torch.equal(a, b), name
+for state_a, state_b in zip(
+    optimizer_a.state_dict()["state"].values(), optimizer_b.state_dict()["state"].values()
+):
+    assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+best_file_a = torch.load(dir_a / "best.pt", weights_only=True)
+best_file_b = torch.load(dir_b / "best.pt", weights_only=True)
+assert best_a == best_b and all(torch.equal(best_file_a[k], best_file_b[k]) for k in best_file_a)
+print("resumed run == uninterrupted run (weights, optimizer state, best model): True")
+
+# %%
+# Why the RNG state? Resume from the same checkpoint once more, but *forget* to restore it:
+# dropout then draws different masks and the weights drift away from run A.
+model_c, optimizer_c, scheduler_c = build(seed=1)
+model_c.load_state_dict(checkpoint["model"])
+optimizer_c.load_state_dict(checkpoint["optimizer"])
+scheduler_c.load_state_dict(checkpoint["scheduler"])
+dir_c = workdir / "run_c"
+dir_c.mkdir()
+train(
+    model_c,
+    optimizer_c,
+    scheduler_c,
+    checkpoint["epoch"],
+    n_epochs,
+    dir_c,
+    checkpoint["best_val_acc"],
+)
+same = all(torch.equal(a, c) for a, c in zip(model_a.parameters(), model_c.parameters()))
+drift = max((a - c).abs().max().item() for a, c in zip(model_a.parameters(), model_c.parameters()))
+print(f"without the RNG state: identical weights? {same} (largest difference {drift:.2e})")
+
+# %%
+# Keeping the best model
+# ----------------------
+# ``last.pt`` is for resuming; ``best.pt`` holds the weights with the highest validation
+# accuracy seen so far, which is usually the model you deploy. Because it is a plain
+# ``state_dict``, loading it needs only the model class.
+best_model = make_model().to(device)
+best_model.load_state_dict(torch.load(dir_a / "best.pt", map_location=device, weights_only=True))
+assert val_accuracy(best_model) == best_a
+print(f"best.pt reproduces the best validation accuracy: {val_accuracy(best_model):.4f}")
+print("files of run A:", sorted(p.name for p in dir_a.iterdir()))
+
+# %%
+# Clean up the temporary directory:
+tmp.cleanup()
+print("temporary directory removed:", not workdir.exists())
+
+# %%
+# Summary
+# -------
+# * Save ``model.state_dict()``, load it into a freshly built model with
+#   ``torch.load(path, weights_only=True)``; use ``map_location`` to change device.
+# * Loading a pickle with ``weights_only=False`` can run arbitrary code: never do it with files
+#   you did not create yourself.
+# * Write checkpoints atomically: a temporary file in the same directory, then ``os.replace``.
+# * A resumable checkpoint holds model, optimizer, scheduler, epoch and RNG states, and the data
+#   order must be reproducible too; then a resumed run matches an uninterrupted one exactly.
+# * Keep the best weights by validation score in a separate file.
+#
+# Where to go next
+# ----------------
+# `Transfer learning <../07_transfer_learning/>`_ starts from saved weights instead of random
+# ones: it loads a network trained on one task, freezes or replaces parts of it, and fine-tunes
+# it on another.
