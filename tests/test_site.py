@@ -107,3 +107,13 @@ def test_posts_show_their_snippets(site: Path):
             first = (ROOT / include).read_text(encoding="utf-8").splitlines()[0]
             words = re.findall(r"\w+", first)
             assert all(word in html for word in words), f"{include} is shown in {post.name}"
+
+
+def test_posts_and_tutorials_are_searchable(site: Path):
+    import json
+
+    index = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+    locations = {doc["location"].split("#")[0] for doc in index["docs"]}
+    posts = {f"posts/{p.stem}/" for p in (ROOT / "docs/posts").glob("*.md")}
+    tutorials = {f"tutorials/{p.stem}/" for p in TUTORIALS}
+    assert posts | tutorials <= locations
