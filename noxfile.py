@@ -9,6 +9,7 @@ unless `pyproject.toml` changed. The `gpu` session uses the machine's own Python
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -83,18 +84,40 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none", default=False)
 def gpu(session: nox.Session) -> None:
-    """On a CUDA machine, with its own torch, pytest, pytest-xdist and pytest-timeout: the tests
-    that need only torch (snippets, tutorials as scripts, GPU checks), on the GPU."""
+    """On a CUDA machine with its own torch: snippets, tutorial scripts and GPU checks.
+
+    Runs every test that needs no site toolchain with the machine's Python, so on the GPU;
+    the tutorials' other packages (matplotlib, scikit-learn, ...) are installed if missing."""
     session.run(
         "python",
         "-c",
         "import torch; assert torch.cuda.is_available(), 'no CUDA device'",
         external=True,
     )
+    # What the tutorials, snippets and tests import besides torch; only missing ones install.
+    wanted = [
+        *nox.project.dependency_groups(PYPROJECT, "tutorials"),
+        "pytest",
+        "pytest-xdist",
+        "pytest-timeout",
+    ]
+    missing = [
+        requirement
+        for requirement in wanted
+        if not requirement.startswith(("torch==", "torchvision=="))
+        and importlib.util.find_spec(_import_name(requirement)) is None
+    ]
+    if missing:
+        session.run("python", "-m", "pip", "install", *missing, external=True)
     session.env["PYTHONPATH"] = str(ROOT / "src")
     session.run(
         "python", "-m", "pytest", "-n", "auto", "-m", "not docs", *session.posargs, external=True
     )
+
+
+def _import_name(requirement: str) -> str:
+    name = requirement.split("==")[0].split(">=")[0]
+    return {"scikit-learn": "sklearn", "hydra-core": "hydra"}.get(name, name).replace("-", "_")
 
 
 @nox.session(default=False)
