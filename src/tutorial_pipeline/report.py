@@ -22,6 +22,11 @@ def notebook_title(result: TutorialResult) -> str:
     return result.stem
 
 
+def _when(timestamp: str) -> str:
+    """``2026-11-22T05:40:35+00:00`` as ``2026-11-22 05:40``."""
+    return timestamp.replace("T", " ")[:16]
+
+
 def render_report(results: list[TutorialResult], versions: dict[str, str]) -> str:
     """Markdown for the report page."""
     lines = [
@@ -41,7 +46,7 @@ def render_report(results: list[TutorialResult], versions: dict[str, str]) -> st
         lines.append(
             f"| [{notebook_title(result)}]({result.stem}.ipynb) | {status} "
             f"| {record.seconds:.1f} s | {record.peak_memory / 2**20:.0f} MB "
-            f"| {(record.device or 'cpu').upper()} | {record.executed_at.replace('+00:00', '')} |"
+            f"| {(record.device or 'cpu').upper()} | {_when(record.executed_at)} |"
         )
     total = sum(r.record.seconds for r in results)
     lines += [
