@@ -17,7 +17,6 @@ from __future__ import annotations
 import html as html_escape
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -109,13 +108,11 @@ def _sync(source: Path, target: Path) -> None:
         target.write_bytes(data)
 
 
-def _write(config, page, name: str, data: bytes | str) -> None:
+def _write_beside(page, name: str, data: bytes) -> None:
+    """Write a file next to ``page``'s HTML (figures and downloads)."""
     target = Path(page.file.abs_dest_path).parent / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        target.write_text(data, encoding="utf-8")
-    else:
-        target.write_bytes(data)
+    target.write_bytes(data)
 
 
 def _header(result: TutorialResult) -> str:
@@ -128,7 +125,8 @@ def _header(result: TutorialResult) -> str:
         f'<p>Download <a href="{stem}.py" download>{stem}.py</a> (run it with '
         f"<code>python {stem}.py</code>) or the executed notebook "
         f'<a href="{stem}.ipynb" download>{stem}.ipynb</a>. '
-        f"Every output below was produced when this site was built: the page ran in "
+        "Every output below comes from executing this script for the site's build (it runs "
+        "again whenever the script or an installed package changes): the page ran in "
         f"{record.seconds:.1f} s on {device.upper()} with a peak memory of "
         f"{record.peak_memory / 2**20:.0f} MB.</p></div>\n"
     )
@@ -147,11 +145,9 @@ def on_page_content(html: str, page, config, files):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
     for name, data in slim.figures.items():
-        _write(config, page, name, data)
-    _write(config, page, f"{result.stem}.py", result.script.read_bytes())
-    shutil.copyfile(
-        result.notebook_path, Path(page.file.abs_dest_path).parent / f"{result.stem}.ipynb"
-    )
+        _write_beside(page, name, data)
+    _write_beside(page, f"{result.stem}.py", result.script.read_bytes())
+    _write_beside(page, f"{result.stem}.ipynb", result.notebook_path.read_bytes())
     body = slim.html.replace("{{root}}", root)
     # Right under the title, which is the notebook's first heading.
     if "</h1>" in body:
