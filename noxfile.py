@@ -9,7 +9,7 @@ unless `pyproject.toml` changed. The `gpu` session uses the machine's own Python
 from __future__ import annotations
 
 import hashlib
-import importlib.util
+import importlib.metadata
 import os
 import sys
 from pathlib import Path
@@ -104,8 +104,7 @@ def gpu(session: nox.Session) -> None:
     missing = [
         requirement
         for requirement in wanted
-        if not requirement.startswith(("torch==", "torchvision=="))
-        and importlib.util.find_spec(_import_name(requirement)) is None
+        if not requirement.startswith(("torch==", "torchvision==")) and not _installed(requirement)
     ]
     if missing:
         session.run("python", "-m", "pip", "install", *missing, external=True)
@@ -115,9 +114,13 @@ def gpu(session: nox.Session) -> None:
     )
 
 
-def _import_name(requirement: str) -> str:
-    name = requirement.split("==")[0].split(">=")[0]
-    return {"scikit-learn": "sklearn", "hydra-core": "hydra"}.get(name, name).replace("-", "_")
+def _installed(requirement: str) -> bool:
+    """Whether the distribution a ``name==version`` requirement names is installed at all."""
+    try:
+        importlib.metadata.version(requirement.split("==")[0])
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 @nox.session(default=False)
