@@ -266,36 +266,88 @@ assert torch.equal(drop(ones), ones)
 # %%
 # train() versus eval(): BatchNorm
 # --------------------------------
-# In training mode ``BatchNorm2d`` normalises with the mean and variance of the *current batch*
-# and updates its running averages of them; in evaluation mode it uses those running averages,
-# so a single image gives the same answer whatever else is in the batch. Both effects show up
-# in the full CNN: in training mode two passes over the same batch differ (different dropout
-# masks, updated running statistics), in evaluation mode they are identical.
+# In training mode ``BatchNorm2d`` normalises each channel with the mean and variance of the
+# *current batch*, and on the side it updates running averages of them (``running_mean``,
+# ``running_var``). The running averages are not used for the output in training mode, so two
+# training-mode passes over the same batch are identical even though the running statistics
+# change in between. A small conv + BatchNorm model without dropout shows it. At
+# initialisation BatchNorm's scale is 1 and its shift 0, so each output channel comes out with
+# mean 0 and standard deviation 1 over the batch.
+conv_bn = nn.Sequential(nn.Conv2d(1, 4, kernel_size=3, padding=1), nn.BatchNorm2d(4))
+bn = conv_bn[1]
 batch = images[:16]
 
+conv_bn.train()
+with torch.no_grad():
+    out_1 = conv_bn(batch)
+    running_after_1 = bn.running_mean.clone()
+    out_2 = conv_bn(batch)
+print("running_mean after pass 1:", [round(m, 4) for m in running_after_1.tolist()])
+print("running_mean after pass 2:", [round(m, 4) for m in bn.running_mean.tolist()])
+print("two train passes equal:", torch.equal(out_1, out_2))
+assert not torch.equal(running_after_1, bn.running_mean)
+assert torch.equal(out_1, out_2)
+
+channel_mean = out_1.mean(dim=(0, 2, 3))
+channel_std = out_1.std(dim=(0, 2, 3), correction=0)
+torch.testing.assert_close(channel_mean, torch.zeros(4), atol=1e-5, rtol=0)
+torch.testing.assert_close(channel_std, torch.ones(4), atol=1e-3, rtol=0)
+print("every channel has mean 0 and std 1 (to 1e-3):", True)
+
+# %%
+# Because it uses batch statistics, in training mode an image's output depends on the other
+# images in its batch. In evaluation mode BatchNorm uses the running averages instead, so an
+# image gets the same answer whatever else is in the batch; the output is
+# :math:`(x - \text{running\_mean}) / \sqrt{\text{running\_var} + \epsilon}`, scaled by
+# ``weight`` and shifted by ``bias``.
+with torch.no_grad():
+    in_16, in_4 = conv_bn(batch)[0], conv_bn(batch[:4])[0]
+    print("train mode: image 0 alike in batches of 16 and 4:", torch.allclose(in_16, in_4))
+    assert not torch.allclose(in_16, in_4)
+
+    conv_bn.eval()
+    in_16, in_4 = conv_bn(batch)[0], conv_bn(batch[:4])[0]
+    print("eval mode:  image 0 alike in batches of 16 and 4:", torch.allclose(in_16, in_4))
+    assert torch.allclose(in_16, in_4)
+
+    conv_out = conv_bn[0](batch)
+    shape = (1, -1, 1, 1)  # one value per channel
+    formula = (conv_out - bn.running_mean.view(shape)) / torch.sqrt(
+        bn.running_var.view(shape) + bn.eps
+    ) * bn.weight.view(shape) + bn.bias.view(shape)
+    torch.testing.assert_close(conv_bn(batch), formula)
+print("eval output equals the formula with the running statistics: True")
+
+# %%
+# train() versus eval() in the CNN
+# --------------------------------
+# ``DigitCNN`` has both kinds of layer. In training mode two passes over the same batch differ,
+# and the cause is the dropout mask: with Dropout alone switched to evaluation mode (BatchNorm
+# still training, still updating its running statistics) the two passes are equal again. After
+# ``cnn.eval()`` the passes are equal too, and they differ from the training-mode output,
+# because BatchNorm now normalises with its running averages instead of this batch's statistics.
 cnn.train()
-out_train_1 = cnn(batch)
-out_train_2 = cnn(batch)
-print(
-    "cnn.training:",
-    cnn.training,
-    "| two train passes equal:",
-    torch.equal(out_train_1, out_train_2),
-)
+with torch.no_grad():
+    out_train_1, out_train_2 = cnn(batch), cnn(batch)
+print("train mode:                 two passes equal:", torch.equal(out_train_1, out_train_2))
 assert not torch.equal(out_train_1, out_train_2)
+
+cnn.classifier[1].eval()  # Dropout off, BatchNorm still in training mode
+with torch.no_grad():
+    out_bn_1, out_bn_2 = cnn(batch), cnn(batch)
+print("train mode, Dropout eval(): two passes equal:", torch.equal(out_bn_1, out_bn_2))
+assert torch.equal(out_bn_1, out_bn_2)
 
 cnn.eval()
 with torch.no_grad():
-    out_eval_1 = cnn(batch)
-    out_eval_2 = cnn(batch)
-print(
-    "cnn.training:", cnn.training, "| two eval passes equal: ", torch.equal(out_eval_1, out_eval_2)
-)
+    out_eval_1, out_eval_2 = cnn(batch), cnn(batch)
+print("eval mode:                  two passes equal:", torch.equal(out_eval_1, out_eval_2))
 assert torch.equal(out_eval_1, out_eval_2)
+assert not torch.allclose(out_eval_1, out_bn_1)
 
-bn = cnn.features[1]
-print("BatchNorm batches seen so far:", bn.num_batches_tracked.item())
-print("running_mean[:4]:", [round(m, 4) for m in bn.running_mean[:4].tolist()])
+cnn_bn = cnn.features[1]
+print("BatchNorm batches seen so far:", cnn_bn.num_batches_tracked.item())
+print("running_mean[:4]:", [round(m, 4) for m in cnn_bn.running_mean[:4].tolist()])
 
 # %%
 # The state_dict
