@@ -180,42 +180,35 @@ print("items skipped per epoch:", len(train_ds) - sum(drop_sizes))
 # accelerator it does nothing useful (and PyTorch warns), so we only turn it on when one exists.
 #
 # .. note::
-#    How workers start depends on the multiprocessing *start method*. ``fork`` (the default on
-#    Linux up to Python 3.13) copies the running process. ``spawn`` (the default on Windows and
-#    macOS) and ``forkserver`` (the default on Linux from Python 3.14) start fresh interpreters
-#    that *pickle* the dataset and re-import your main script, so the dataset class must be
-#    importable (``TensorDataset`` is, a class defined in a notebook is not) and a script must
-#    keep its top-level code under ``if __name__ == "__main__":``. So that this page also runs
-#    as a plain, unguarded script, it asks for ``fork`` where it exists and uses no workers
-#    otherwise. With ``persistent_workers=True`` the workers survive from one epoch to the next
-#    instead of being restarted each time.
-import multiprocessing
-import os
-
+#    On Linux (up to Python 3.13) workers are *forked*, copies of the running program. On macOS
+#    and Windows (and Linux from Python 3.14) each worker is a fresh interpreter that imports
+#    your script again and receives the dataset pickled. So create loaders with workers under
+#    ``if __name__ == "__main__":`` (a worker importing the script skips that block; without it
+#    the worker would start workers of its own, which Python stops with an error), and use a
+#    dataset class a worker can import: ``TensorDataset`` or a class defined in a script or
+#    module, not one defined in a notebook cell. This cell does both, so it runs as a script
+#    and in a notebook everywhere. In your own scripts, put all but imports and definitions in
+#    a ``main()`` called under the guard; this page is one long script, so where workers are
+#    not forked each of them first re-runs its top-level code (its printouts appear again).
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 pin_memory = torch.accelerator.is_available()
-usable_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-can_fork = "fork" in multiprocessing.get_all_start_methods()
-num_workers = min(2, usable_cpus or 1) if can_fork else 0
 
 tensor_train = TensorDataset(images[train_ds.indices], labels[train_ds.indices])
 loader_kwargs = {"batch_size": 64, "shuffle": True, "pin_memory": pin_memory}
-serial = DataLoader(tensor_train, generator=torch.Generator().manual_seed(0), **loader_kwargs)
-parallel = DataLoader(
-    tensor_train,
-    generator=torch.Generator().manual_seed(0),
-    num_workers=num_workers,
-    multiprocessing_context="fork" if num_workers > 0 else None,
-    **loader_kwargs,
-)
-n_batches = 0
-for (xs, ys), (xp, yp) in zip(serial, parallel, strict=True):
-    assert torch.equal(xs, xp) and torch.equal(ys, yp)
-    assert xp.is_pinned() == pin_memory
-    xp = xp.to(device, non_blocking=pin_memory)  # asynchronous copy when memory is pinned
-    n_batches += 1
-print(f"num_workers={num_workers}: {n_batches} batches, identical to num_workers=0: True")
-print("batches are pinned exactly when an accelerator is present: True")
+
+if __name__ == "__main__":  # only the main program starts workers
+    serial = DataLoader(tensor_train, generator=torch.Generator().manual_seed(0), **loader_kwargs)
+    parallel = DataLoader(
+        tensor_train, generator=torch.Generator().manual_seed(0), num_workers=2, **loader_kwargs
+    )
+    n_batches = 0
+    for (xs, ys), (xp, yp) in zip(serial, parallel, strict=True):
+        assert torch.equal(xs, xp) and torch.equal(ys, yp)
+        assert xp.is_pinned() == pin_memory
+        xp = xp.to(device, non_blocking=pin_memory)  # asynchronous copy when memory is pinned
+        n_batches += 1
+    print(f"num_workers=2: {n_batches} batches, identical to num_workers=0: True")
+    print("batches are pinned exactly when an accelerator is present: True")
 
 # %%
 # The order stays identical because the *sampler* runs in the main process; workers only fetch
@@ -402,7 +395,8 @@ print("temporary directory removed:", not root.exists())
 #   subclass needs only ``__len__`` and ``__getitem__``.
 # * ``random_split`` with a seeded generator gives a reproducible, non-overlapping split.
 # * The ``DataLoader`` batches, shuffles (from its ``generator``), can drop the incomplete last
-#   batch, loads in worker processes with ``num_workers`` and pins memory for fast copies.
+#   batch, loads in worker processes with ``num_workers`` (start them under
+#   ``if __name__ == "__main__":``) and pins memory for fast copies.
 # * A ``collate_fn`` builds batches from items of different lengths, here with ``pad_sequence``.
 # * ``transforms.v2`` augments images per item; ``ImageFolder`` reads a class-per-folder tree.
 #
