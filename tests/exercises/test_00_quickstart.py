@@ -1,0 +1,34 @@
+"""The quickstart's exercise checkers reject plausible wrong answers."""
+
+import torch
+from support import load_checkers, run_quietly
+
+CHECKS = load_checkers("00_quickstart")
+
+
+def test_accuracy_checker_rejects_a_count_instead_of_a_fraction():
+    def wrong(logits, labels):
+        return (logits.argmax(dim=1) == labels).sum().item()  # 13, not 0.65
+
+    verdict, printed = run_quietly(CHECKS["check_accuracy"], wrong)
+    assert verdict is False and printed.startswith("not correct:")
+
+
+def test_train_step_checker_rejects_a_step_without_zero_grad():
+    def wrong(model, optimizer, loss_fn, x, y):
+        loss = loss_fn(model(x), y)
+        loss.backward()  # gradients of the previous batch are still there
+        optimizer.step()
+        return loss.item()
+
+    verdict, printed = run_quietly(CHECKS["check_train_step"], wrong)
+    assert verdict is False and printed.startswith("not correct:")
+
+
+def test_predict_checker_rejects_predictions_in_training_mode():
+    def wrong(model, images):
+        with torch.no_grad():  # but dropout is still active
+            return model(images).argmax(dim=1)
+
+    verdict, printed = run_quietly(CHECKS["check_predict_digits"], wrong)
+    assert verdict is False and printed.startswith("not correct:")
