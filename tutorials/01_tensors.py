@@ -330,6 +330,180 @@ assert result.device.type == device.type
 print("x @ y computed on the chosen device, back on the CPU:", result.cpu().tolist())
 
 # %%
+# Exercises
+# ---------
+# Each exercise gives you a function to complete and a checker that runs it on fixed inputs
+# and prints ``correct``, or ``not correct:`` with the expected and the actual values. Edit the
+# function and run its cell again. Every exercise cell is self-contained, so it also works on
+# its own in the downloaded notebook. A reference solution follows each exercise, collapsed.
+
+# %%
+# Exercise 1: multiply matrices by hand
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``my_matmul(a, b)`` for ``a`` of shape ``(n, k)`` and ``b`` of shape ``(k, m)`` without
+# ``@``, ``mm`` or ``matmul``: entry ``(i, j)`` of the result is the sum over ``k`` of
+# ``a[i, k] * b[k, j]``. Loops are fine; broadcasting and ``sum`` make it a one-liner.
+# ``check_matmul`` compares your result with ``a @ b`` on three pairs of matrices.
+import torch
+
+
+def _rounded(t):
+    return [[round(v, 3) for v in row] for row in t.tolist()]
+
+
+def check_matmul(candidate) -> bool:
+    """Run ``candidate`` on fixed matrices; print 'correct' or what is wrong; return bool."""
+    gen = torch.Generator().manual_seed(0)
+    for n, k, m in [(2, 2, 2), (2, 3, 4), (4, 1, 3)]:
+        a = torch.randn(n, k, generator=gen)
+        b = torch.randn(k, m, generator=gen)
+        expected = a @ b
+        case = f"a {tuple(a.shape)} times b {tuple(b.shape)}"
+        try:
+            got = candidate(a.clone(), b.clone())
+        except Exception as exc:
+            print(f"not correct: for {case} it raised {type(exc).__name__}: {exc}")
+            return False
+        if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else repr(got)
+            print(f"not correct: for {case} expected shape {tuple(expected.shape)}, got {shape}")
+            return False
+        if not torch.allclose(got.double(), expected.double(), atol=1e-5):
+            print(f"not correct: for {case} expected {_rounded(expected)}, got {_rounded(got)}")
+            return False
+    print("correct")
+    return True
+
+
+def my_matmul(a, b):
+    # Your code here: the matrix product of a and b, without @, mm or matmul.
+    return None
+
+
+check_matmul(my_matmul)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def my_matmul(a, b):
+    # a.unsqueeze(2) is (n, k, 1) and b.unsqueeze(0) is (1, k, m): their product broadcasts to
+    # (n, k, m) and holds every a[i, k] * b[k, j], so summing over k leaves the (n, m) product.
+    # A triple loop over i, j and k gives the same numbers, only much more slowly.
+    return (a.unsqueeze(2) * b.unsqueeze(0)).sum(dim=1)
+
+
+assert check_matmul(my_matmul)
+
+# %%
+# Exercise 2: pairwise distances by broadcasting
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``pairwise_sq_dists(x, y)`` for points ``x`` of shape ``(n, d)`` and ``y`` of shape
+# ``(m, d)``: it returns the ``(n, m)`` matrix whose entry ``(i, j)`` is the squared Euclidean
+# distance between ``x[i]`` and ``y[j]``. Use no Python loop: give the two tensors shapes that
+# broadcast to ``(n, m, d)``. ``check_pairwise`` compares your result with ``torch.cdist``.
+import torch
+
+
+def _rounded(t):
+    return [[round(v, 3) for v in row] for row in t.tolist()]
+
+
+def check_pairwise(candidate) -> bool:
+    """Run ``candidate`` on fixed point sets; print 'correct' or what is wrong; return bool."""
+    gen = torch.Generator().manual_seed(1)
+    for n, m, d in [(4, 3, 2), (3, 3, 5)]:
+        x = torch.randn(n, d, generator=gen)
+        y = torch.randn(m, d, generator=gen)
+        expected = torch.cdist(x, y) ** 2
+        case = f"x {tuple(x.shape)} and y {tuple(y.shape)}"
+        try:
+            got = candidate(x.clone(), y.clone())
+        except Exception as exc:
+            print(f"not correct: for {case} it raised {type(exc).__name__}: {exc}")
+            return False
+        if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else repr(got)
+            print(f"not correct: for {case} expected shape {tuple(expected.shape)}, got {shape}")
+            return False
+        if not torch.allclose(got.double(), expected.double(), atol=1e-4):
+            print(f"not correct: for {case} expected {_rounded(expected)}, got {_rounded(got)}")
+            return False
+    print("correct")
+    return True
+
+
+def pairwise_sq_dists(x, y):
+    # Your code here: an (n, m) tensor of squared distances.
+    return None
+
+
+check_pairwise(pairwise_sq_dists)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def pairwise_sq_dists(x, y):
+    # x.unsqueeze(1) is (n, 1, d) and y.unsqueeze(0) is (1, m, d), so the difference is
+    # (n, m, d); squaring and summing over the last dimension leaves (n, m). The new
+    # dimensions the other way round give the transposed (m, n) matrix.
+    return ((x.unsqueeze(1) - y.unsqueeze(0)) ** 2).sum(dim=2)
+
+
+assert check_pairwise(pairwise_sq_dists)
+
+# %%
+# Exercise 3: channels last to channels first
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# NumPy and PIL store a batch of images as ``(N, H, W, C)``, PyTorch's layers expect
+# ``(N, C, H, W)``. Write ``to_channels_first(images)`` that converts the first layout into
+# the second, so that ``out[n, c, h, w] == images[n, h, w, c]``. ``check_channels_first``
+# tries it on a small batch whose values are all different.
+import torch
+
+
+def check_channels_first(candidate) -> bool:
+    """Run ``candidate`` on a fixed (N, H, W, C) batch; print 'correct' or what is wrong."""
+    images = torch.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2)  # N=2, H=3, W=4, C=2
+    expected = images.permute(0, 3, 1, 2)
+    try:
+        got = candidate(images.clone())
+    except Exception as exc:
+        print(f"not correct: it raised {type(exc).__name__}: {exc}")
+        return False
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else repr(got)
+        print(f"not correct: expected shape {tuple(expected.shape)}, got {shape}")
+        return False
+    if not torch.equal(got, expected):
+        print(
+            "not correct: channel 0 of image 0 should be "
+            f"{expected[0, 0].tolist()}, got {got[0, 0].tolist()}"
+        )
+        return False
+    print("correct")
+    return True
+
+
+def to_channels_first(images):
+    # Your code here: (N, H, W, C) -> (N, C, H, W).
+    return None
+
+
+check_channels_first(to_channels_first)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def to_channels_first(images):
+    # permute reorders the dimensions and moves every value with them. reshape(n, c, h, w)
+    # gives the right shape too, but it only re-cuts the same sequence of numbers, so each
+    # "channel" would hold a mix of both channels' pixels.
+    return images.permute(0, 3, 1, 2)
+
+
+assert check_channels_first(to_channels_first)
+
+# %%
 # Summary
 # -------
 # * Tensors come from data (``torch.tensor``, ``torch.from_numpy``) or factory functions
