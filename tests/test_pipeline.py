@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -139,10 +141,10 @@ def test_printed_warning_fails_the_build(tmp_path):
     ("source", "message"),
     [
         ("print('no docstring')\n", "1: no docstring: a tutorial opens with a docstring"),
-        ('"""Just prose, no title."""\n', "1: the docstring has no title"),
+        ('""""""\nprint(1)\n', "1: the docstring has no title"),
         ('"""\nTitle\n=====\n"""\nprint(\n', r"5: SyntaxError: '\(' was never closed"),
     ],
-    ids=["no-docstring", "no-title", "syntax-error"],
+    ids=["no-docstring", "empty-docstring", "syntax-error"],
 )
 def test_scripts_that_cannot_be_tutorials_get_a_clear_error(tmp_path, source, message):
     script = tmp_path / "broken.py"
@@ -284,3 +286,203 @@ def test_cache_keeps_a_few_runs_per_tutorial(two_tutorials):
     # The newest runs are the ones kept: the last two environments are still cached.
     assert not executed(build_tutorials(scripts[:1], cache_dir=cache, environment="env-4"))
     assert not executed(build_tutorials(scripts[:1], cache_dir=cache, environment="env-3"))
+
+
+# --- Running with sphinx-gallery's semantics --------------------------------------------
+
+
+def test_title_is_the_first_underlined_heading_and_config_is_kept(tmp_path):
+    script = tmp_path / "late_title.py"
+    script.write_text(
+        '""".. _late-title:\n\n`Back <index.html>`_ | `Next <next.html>`_\n\n'
+        "The real title\n==============\n\nWhat the reader learns. More prose.\n"
+        '"""\n# sphinx_gallery_thumbnail_number = 2\n\n# %%\nprint(1)\n'
+    )
+    notebook = script_to_notebook(script)
+    meta = notebook.metadata["sphinx_gallery"]
+    assert meta["title"] == "The real title"
+    assert meta["intro"] == "What the reader learns. More prose."
+    assert meta["thumbnail_number"] == 2
+
+
+def test_solution_cells_are_tagged_and_collapsed(tmp_path):
+    body = """\
+    # %%
+    # Exercise
+    # --------
+    answer = None
+
+    # %% tags=["solution"]
+    # Reference solution.
+    answer = 42
+    """
+    script = write_tutorial(tmp_path, "exercise.py", body)
+    starter, solution = [c for c in script_to_notebook(script).cells if c.cell_type == "code"]
+    assert "tags" not in starter.metadata
+    assert solution.metadata["tags"] == ["solution"]
+    assert solution.metadata["jupyter"] == {"source_hidden": True}
+    assert solution.source == "answer = 42"
+
+
+def test_kernel_runs_in_the_script_folder_with_helpers_importable(tmp_path):
+    folder = tmp_path / "tutorials"
+    folder.mkdir()
+    (folder / "_helpers.py").write_text("VALUE = 42\n")
+    (folder / "data.txt").write_text("read from next to the script\n")
+    body = """\
+    # %%
+    # Semantics
+    # ---------
+    import os
+    from pathlib import Path
+
+    import _helpers
+
+    print(Path(__file__).name, Path(os.getcwd()).name, _helpers.VALUE)
+    print(Path("data.txt").read_text().strip())
+    print(os.environ["OMP_NUM_THREADS"], os.environ["TQDM_NCOLS"])
+    """
+    script = write_tutorial(folder, "semantics.py", body)
+    (result,) = build_tutorials([script], cache_dir=tmp_path / "cache", environment="env", jobs=1)
+    (cell,) = [c for c in nbformat.read(result.notebook_path, 4).cells if c.cell_type == "code"]
+    threads = str(result.record.threads)
+    assert cell.outputs[0].text == (
+        f"semantics.py tutorials 42\nread from next to the script\n{threads} 80\n"
+    )
+    assert cell.execution_count == 1, "the pipeline's own setup cell is not counted"
+    assert sorted(p.name for p in folder.iterdir()) == ["_helpers.py", "data.txt", "semantics.py"]
+
+
+def test_a_tutorial_that_writes_next_to_itself_is_reported(tmp_path):
+    body = "# %%\n# Save\n# ----\nopen('model.pt', 'w').write('weights')\n"
+    script = write_tutorial(tmp_path, "litter.py", body)
+    with pytest.raises(TutorialBuildError, match=r"wrote next to itself \(model\.pt in"):
+        build_tutorials([script], cache_dir=tmp_path / "cache", environment="env")
+
+
+def test_progress_bar_is_kept_as_its_final_line(tmp_path):
+    body = """\
+    # %%
+    # Progress
+    # --------
+    from tqdm import tqdm
+
+    for step in tqdm(range(50), desc="epochs", mininterval=0):
+        pass
+    """
+    script = write_tutorial(tmp_path, "bar.py", body)
+    (result,) = build_tutorials([script], cache_dir=tmp_path / "cache", environment="env")
+    (cell,) = [c for c in nbformat.read(result.notebook_path, 4).cells if c.cell_type == "code"]
+    text = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+    assert "\r" not in text
+    (line,) = text.strip().splitlines()
+    assert re.fullmatch(r"epochs: 100%\|█+\| 50/50", line) and len(line) == 80
+
+
+# --- Reliability ---------------------------------------------------------------------------
+
+
+def _build_in_subprocess(
+    tmp_path: Path, scripts: list[Path], prefix: list[str] | None = None, **env: str
+) -> tuple[subprocess.CompletedProcess, float]:
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from tutorial_pipeline import TutorialBuildError, build_tutorials\n"
+        "try:\n"
+        f"    build_tutorials([Path(p) for p in {[str(s) for s in scripts]!r}],"
+        f" cache_dir=Path({str(tmp_path / 'cache')!r}), jobs=1)\n"
+        "except TutorialBuildError as exc:\n"
+        "    sys.exit(str(exc))\n"
+    )
+    started = time.perf_counter()
+    result = subprocess.run(
+        [*(prefix or []), sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result, time.perf_counter() - started
+
+
+@pytest.fixture
+def sleepy_tutorials(tmp_path):
+    folder = tmp_path / "tutorials"
+    folder.mkdir()
+    body = "# %%\n# Sleep\n# -----\nimport time\ntime.sleep(30)\n"
+    return [write_tutorial(folder, f"{name}.py", body) for name in ("a", "b", "c")]
+
+
+def test_a_kernel_that_cannot_start_fails_fast_naming_tutorial_and_cause(
+    tmp_path, sleepy_tutorials
+):
+    broken = tmp_path / "broken-kernel"
+    broken.mkdir()
+    (broken / "sitecustomize.py").write_text(
+        "import os\nif b'ipykernel' in open('/proc/self/cmdline', 'rb').read():\n    os._exit(3)\n"
+    )
+    pythonpath = os.pathsep.join([str(broken), os.environ.get("PYTHONPATH", "")])
+    result, seconds = _build_in_subprocess(tmp_path, sleepy_tutorials, PYTHONPATH=pythonpath)
+    assert result.returncode != 0 and seconds < 60
+    assert result.stderr.strip().splitlines() == [
+        "1 tutorial(s) failed:",
+        f"{sleepy_tutorials[0]}: KernelStartError: the Jupyter kernel could not start or did "
+        "not answer within 30 s (RuntimeError: Kernel died before replying to kernel_info)",
+    ]
+
+
+def test_loopback_down_fails_at_once_naming_the_cause(tmp_path, sleepy_tutorials):
+    import shutil
+
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-rn", "true"]).returncode:
+        pytest.fail("this test needs `unshare -rn` (util-linux, user namespaces)")
+    result, seconds = _build_in_subprocess(tmp_path, sleepy_tutorials, prefix=["unshare", "-rn"])
+    assert result.returncode != 0 and seconds < 60
+    assert "Exception ignored" not in result.stderr
+    assert (
+        f"{sleepy_tutorials[0]}: KernelStartError: no kernel can start: could not connect on "
+        "127.0.0.1" in result.stderr
+    )
+
+
+def test_damaged_cache_entries_are_executed_again(two_tutorials, caplog):
+    scripts, cache = two_tutorials
+    build_tutorials(scripts, cache_dir=cache, environment="env")
+    (first,) = cache.glob("first-*.ipynb")
+    (second,) = cache.glob("second-*.json")
+    first.write_bytes(first.read_bytes()[:100])  # a truncated notebook
+    second.write_text("{not json")  # a damaged record
+    with caplog.at_level("INFO", logger="mkdocs.plugins.tutorial_pipeline"):
+        results = build_tutorials(scripts, cache_dir=cache, environment="env")
+    assert executed(results) == {"first", "second"}
+    damaged = [r.getMessage() for r in caplog.records if "damaged" in r.getMessage()]
+    assert len(damaged) == 2
+    assert executed(build_tutorials(scripts, cache_dir=cache, environment="env")) == set()
+
+
+def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, sleepy_tutorials):
+    import signal
+
+    code = (
+        "from pathlib import Path\nfrom tutorial_pipeline import build_tutorials\n"
+        f"build_tutorials([Path(p) for p in {[str(s) for s in sleepy_tutorials]!r}],"
+        f" cache_dir=Path({str(tmp_path / 'cache')!r}), jobs=2)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        # A shell's background job ignores SIGINT; a terminal's Ctrl-C does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(list((tmp_path / "cache").glob("*.lock"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # both running tutorials have started
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    interrupted = time.perf_counter()
+    _, stderr = process.communicate(timeout=60)
+    assert time.perf_counter() - interrupted < 5
+    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert not list((tmp_path / "cache").glob("*.ipynb")), "nothing half-done is cached"
+    assert not (tmp_path / "cache" / "c.lock").exists(), "no tutorial starts after Ctrl-C"

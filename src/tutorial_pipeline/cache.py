@@ -6,7 +6,10 @@ among them, plus the Python version). Editing one tutorial changes only its key;
 any package changes every key.
 
 Entries are written atomically (temporary file, then rename) and only after a successful
-run, so a failed or interrupted run never lands in the cache. A lock per tutorial lets
+run, so a failed or interrupted run never lands in the cache. The record holds the
+notebook's SHA-256: an entry that cannot be read, or whose notebook does not match its
+record (a full disk, an interrupted copy, a partial CI cache restore), is a miss, and the
+tutorial runs again and replaces it. A lock per tutorial lets
 several builds (``mkdocs serve`` and a test run, say) share one cache without running the
 same tutorial twice.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import sys
@@ -27,6 +31,7 @@ import nbformat
 from filelock import FileLock
 
 GLUE_DIR = Path(__file__).resolve().parent
+log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 
 #: Cached runs kept per tutorial (older ones, from other scripts or environments, go).
 KEEP_PER_TUTORIAL = 3
@@ -95,6 +100,8 @@ class Record:
     device: str | None
     executed_at: str
     notebook: str  # path of the executed notebook
+    sha256: str = ""  # of the notebook file's bytes
+    threads: int = 1  # CPU threads the kernel was given
 
     @property
     def notebook_path(self) -> Path:
@@ -123,13 +130,27 @@ class NotebookCache:
         return FileLock(self.root / f"{stem}.lock")
 
     def load(self, stem: str, key: str) -> Record | None:
+        """The cached run of ``stem`` for ``key``, or None: absent, unreadable or damaged
+        entries are misses (a damaged one is logged and removed)."""
         notebook, meta = self._paths(stem, key)
         if not (notebook.is_file() and meta.is_file()):
             return None
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        if data.get("key") != key:
+        try:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            record = Record(**{**data, "notebook": str(notebook)})
+            intact = record.key == key and record.sha256 == _sha256_file(notebook)
+            if intact:
+                nbformat.read(notebook, as_version=4)
+        except Exception as exc:  # unreadable JSON, a record of another shape, a bad notebook
+            intact, reason = False, f"{type(exc).__name__}"
+        else:
+            reason = "the notebook does not match its record"
+        if not intact:
+            log.info("%s: cache entry %s is damaged (%s); executing again", stem, meta.name, reason)
+            meta.unlink(missing_ok=True)
+            notebook.unlink(missing_ok=True)
             return None
-        return Record(**{**data, "notebook": str(notebook)})
+        return record
 
     def store(
         self,
@@ -141,12 +162,24 @@ class NotebookCache:
         peak_memory: int,
         device: str | None,
         executed_at: str,
+        threads: int = 1,
     ) -> Record:
         notebook_path, meta_path = self._paths(stem, key)
-        record = Record(stem, key, seconds, peak_memory, device, executed_at, str(notebook_path))
+        text = nbformat.writes(notebook) + "\n"
+        record = Record(
+            stem,
+            key,
+            seconds,
+            peak_memory,
+            device,
+            executed_at,
+            str(notebook_path),
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            threads=threads,
+        )
         self.root.mkdir(parents=True, exist_ok=True)
         # The notebook first, the record last: a record only exists for a complete notebook.
-        _atomic_write(notebook_path, nbformat.writes(notebook) + "\n")
+        _atomic_write(notebook_path, text)
         _atomic_write(meta_path, json.dumps(asdict(record), indent=2) + "\n")
         self._prune(stem)
         return record
@@ -158,10 +191,14 @@ def _entries(root: Path, stem: str) -> list[Path]:
     return sorted(records, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:

@@ -1,19 +1,29 @@
 """Execute a tutorial's notebook in a Jupyter kernel and measure it.
 
-Each notebook runs in a fresh kernel in an empty temporary directory, cell by cell, with a
-per-cell timeout. The run's wall time and the kernel's peak resident memory are measured. An
-exception, a timeout, a dead kernel, an error output or a warning printed by a cell becomes a
-`TutorialError` that names the script file and line.
+Each notebook runs in a fresh kernel, cell by cell, with a per-cell timeout, the way
+sphinx-gallery runs a script: the working directory is the script's folder, that folder is
+importable (a helper module next to the tutorial can be imported, also by processes the
+tutorial starts) and ``__file__`` is the script's path. The build owns the machine, so the
+kernel's environment also carries what a page should not: its share of the CPU cores
+(``OMP_NUM_THREADS``), the progress-bar format (``TQDM_*``), compile caches in a folder of
+its own, and no bytecode written into the source tree.
+
+The run's wall time and the kernel's peak resident memory are measured. An exception, a
+timeout, a dead kernel, a kernel that cannot start, an error output, a warning printed by a
+cell, or a file the tutorial wrote next to itself becomes a `TutorialError` that names the
+script file and line. Progress bars redrawn with ``\\r`` are kept as their final state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +50,27 @@ print(_j.dumps({
     "device": (_d.type if _d is not None else "cpu") if _t else None,
 }))"""
 
+
+# Prepended to the notebook for the run and removed afterwards: sphinx-gallery's semantics.
+# ``__spec__`` names ``__main__`` so that processes started with the spawn method do not run
+# the whole notebook again (as they would re-run a script through ``__file__``): in a kernel,
+# as in Jupyter, code that child processes need lives in an importable module.
+_SETUP = """\
+import importlib.machinery as _m, sys as _s
+__file__ = {file!r}
+__spec__ = _m.ModuleSpec("__main__", None)
+_s.path.insert(0, {folder!r})
+del _m, _s"""
+
+#: Seconds a new kernel has to answer before the build gives up on it.
+KERNEL_STARTUP_TIMEOUT = 30
+
+#: The progress-bar format of the pages: tqdm reads these when a bar is created. No timings
+#: or rates, so the final state is the same in every build.
+TQDM_ENVIRONMENT = {
+    "TQDM_BAR_FORMAT": "{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}",
+    "TQDM_NCOLS": "80",
+}
 
 # nbclient logs each start and, on a timeout, an error that our own TutorialError repeats.
 _quiet_log = logging.getLogger("tutorial_pipeline.nbclient")
@@ -98,14 +129,90 @@ def check_outputs(notebook: nbformat.NotebookNode, path: Path) -> None:
                     )
 
 
-def kernel_environment() -> dict[str, str]:
+def kernel_environment(script: Path, *, threads: int, scratch: Path) -> dict[str, str]:
     """The environment a tutorial's kernel runs with."""
     env = dict(os.environ)
     # Figures must be captured as notebook outputs, whatever backend the caller uses.
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env["PYTHONHASHSEED"] = "0"
     env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    # The kernel's share of the cores, so that parallel kernels do not fight over them.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = str(threads)
+    env.update(TQDM_ENVIRONMENT)
+    # Helper modules next to the tutorial import in the kernel and in processes it starts.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(script.parent), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # torch.compile's caches: per run, so that a compile on the page is a real compile.
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(scratch / "torchinductor")
+    env["TRITON_CACHE_DIR"] = str(scratch / "triton")
     return env
+
+
+def coalesce_streams(notebook: nbformat.NotebookNode) -> None:
+    """Merge each cell's consecutive stream outputs and keep only the last state of a line
+    that was redrawn with ``\\r`` (a progress bar), as Jupyter and a terminal show it."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(notebook, {})
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file below ``folder`` (bytecode aside)."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def _wrote_beside(before: dict, after: dict) -> list[str]:
+    """Files that appeared while the tutorial ran (edits to existing files are an author's
+    work in progress, not the tutorial's output)."""
+    return sorted(set(after) - set(before))
+
+
+class Stop:
+    """A build-wide stop signal: set on Ctrl-C, it kills the running kernels and keeps new
+    ones from starting."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._managers: set = set()
+
+    def register(self, manager) -> None:
+        with self._lock:
+            self._managers.add(manager)
+
+    def unregister(self, manager) -> None:
+        with self._lock:
+            self._managers.discard(manager)
+
+    def set(self) -> None:
+        self.event.set()
+        with self._lock:
+            managers = list(self._managers)
+        for manager in managers:
+            process = getattr(getattr(manager, "provisioner", None), "process", None)
+            if process is not None and process.poll() is None:
+                process.kill()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+
+_INTERRUPTED = "KeyboardInterrupt: the build was interrupted"
+
+
+class Interrupted(TutorialError):
+    """The build was interrupted (Ctrl-C) while this tutorial ran."""
+
+
+class KernelStartError(TutorialError):
+    """No kernel could be started or reached: the machine's fault, not the tutorial's."""
 
 
 class KernelDied(TutorialError):
@@ -113,7 +220,13 @@ class KernelDied(TutorialError):
 
 
 def execute_notebook(
-    notebook: nbformat.NotebookNode, *, path: Path, timeout: float, attempts: int = 2
+    notebook: nbformat.NotebookNode,
+    *,
+    path: Path,
+    timeout: float,
+    attempts: int = 2,
+    threads: int = 1,
+    stop: Stop | None = None,
 ) -> Execution:
     """Run every cell of ``notebook`` (a copy is executed); ``path`` names it in errors.
 
@@ -121,32 +234,46 @@ def execute_notebook(
     kernels started at the same moment can, rarely, pick the same TCP port. Any other
     failure is the tutorial's and is raised at once.
     """
+    stop = stop or Stop()
     for attempt in range(1, attempts + 1):
+        if stop.is_set():
+            raise Interrupted(path, None, _INTERRUPTED)
         try:
-            return _execute_once(notebook, path=path, timeout=timeout)
+            return _execute_once(notebook, path=path, timeout=timeout, threads=threads, stop=stop)
         except KernelDied as exc:
+            if stop.is_set():
+                raise Interrupted(path, None, _INTERRUPTED) from None
             if attempt == attempts:
                 raise
             _log.warning("%s: %s; running it again in a new kernel", path.name, exc.message)
     raise AssertionError("unreachable")
 
 
-def _execute_once(notebook: nbformat.NotebookNode, *, path: Path, timeout: float) -> Execution:
+def _execute_once(
+    notebook: nbformat.NotebookNode, *, path: Path, timeout: float, threads: int, stop: Stop
+) -> Execution:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+    path = Path(path).resolve()
+    folder = path.parent
     executed = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    setup = _SETUP.format(file=str(path), folder=str(folder))
+    executed.cells.insert(0, nbformat.v4.new_code_cell(setup))
     executed.cells.append(nbformat.v4.new_code_cell(_PROBE))
     running: dict[str, int] = {}
 
     def on_cell_start(cell, cell_index):
+        if stop.is_set():
+            raise Interrupted(path, _cell_line(cell), _INTERRUPTED)
         running["index"] = cell_index
 
     def current_line() -> int | None:
         index = running.get("index")
         return _cell_line(executed.cells[index]) if index is not None else None
 
-    with tempfile.TemporaryDirectory(prefix="tutorial-run-") as workdir:
+    before = _snapshot(folder)
+    with tempfile.TemporaryDirectory(prefix="tutorial-run-") as scratch:
         client = NotebookClient(
             executed,
             log=_quiet_log,
@@ -154,18 +281,24 @@ def _execute_once(notebook: nbformat.NotebookNode, *, path: Path, timeout: float
             # sockets are unencrypted; errors in cells reach us as outputs, not as logs.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
             timeout=timeout,
+            startup_timeout=KERNEL_STARTUP_TIMEOUT,
             # Kill the kernel when done: a graceful shutdown waits on a cell stuck in a loop.
             shutdown_kernel="immediate",
             kernel_name="python3",
             allow_errors=False,
             record_timing=False,
-            resources={"metadata": {"path": workdir}},
+            resources={"metadata": {"path": str(folder)}},
             on_cell_start=on_cell_start,
         )
+        client.km = client.create_kernel_manager()
+        stop.register(client.km)
+        env = kernel_environment(path, threads=threads, scratch=Path(scratch))
         started = time.perf_counter()
         try:
             # A loop of our own, closed when done: the pipeline runs notebooks in threads.
-            asyncio.run(client.async_execute(env=kernel_environment(), cwd=workdir))
+            asyncio.run(client.async_execute(env=env, cwd=str(folder)))
+        except Interrupted:
+            raise
         except CellTimeoutError:
             raise TutorialError(
                 path,
@@ -174,6 +307,8 @@ def _execute_once(notebook: nbformat.NotebookNode, *, path: Path, timeout: float
                 "and was stopped",
             ) from None
         except DeadKernelError as exc:
+            if stop.is_set():
+                raise Interrupted(path, None, _INTERRUPTED) from None
             raise KernelDied(
                 path, current_line(), f"DeadKernelError: the kernel died ({exc})"
             ) from None
@@ -181,9 +316,41 @@ def _execute_once(notebook: nbformat.NotebookNode, *, path: Path, timeout: float
             traceback = strip_ansi(exc.traceback)
             line = _locate(traceback, executed, current_line())
             raise TutorialError(path, line, f"{exc.ename}: {exc.evalue}", traceback) from None
+        except Exception as exc:  # before the first cell ran: the kernel never came up
+            if stop.is_set():
+                raise Interrupted(path, None, "the build was stopped") from None
+            if "index" in running:
+                raise
+            raise KernelStartError(
+                path,
+                None,
+                f"KernelStartError: the Jupyter kernel could not start or did not answer "
+                f"within {KERNEL_STARTUP_TIMEOUT} s ({type(exc).__name__}: {exc})",
+            ) from None
+        finally:
+            stop.unregister(client.km)
+            # nbclient registers a kernel cleanup to run at exit; the kernel is gone by now,
+            # and a cleanup of a kernel that never started prints a stray traceback.
+            atexit.unregister(client._cleanup_kernel)
         seconds = time.perf_counter() - started
 
+    written = _wrote_beside(before, _snapshot(folder))
+    if written:
+        raise TutorialError(
+            path,
+            None,
+            f"the tutorial wrote next to itself ({', '.join(written)} in {folder.name}/); "
+            "write files into a tempfile.TemporaryDirectory() instead",
+        )
+    executed.cells.pop(0)
     probe = executed.cells.pop()
+    for cell in executed.cells:  # number the cells as if the setup cell had not run
+        if cell.cell_type == "code" and cell.execution_count:
+            cell.execution_count -= 1
+            for output in cell.outputs:
+                if output.get("execution_count"):
+                    output.execution_count -= 1
     measured = json.loads("".join(o.get("text", "") for o in probe.outputs))
+    coalesce_streams(executed)
     check_outputs(executed, path)
     return Execution(executed, seconds, measured["peak_memory"], measured["device"])

@@ -5,18 +5,22 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+import socket
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import NotebookCache, Record, cache_key, environment_fingerprint
 from .convert import script_to_notebook
 from .errors import TutorialError
-from .execute import check_outputs, execute_notebook
+from .execute import KernelStartError, Stop, check_outputs, execute_notebook
 
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 
 DEFAULT_TIMEOUT = 120.0
+
+#: Set while a build runs; `interrupt()` stops it (Ctrl-C in ``mkdocs serve``, say).
+_current_stop: list[Stop] = []
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,9 @@ class TutorialBuildError(Exception):
     def __init__(self, failures: list[TutorialError]):
         self.failures = failures
         summary = "\n".join(str(failure) for failure in failures)
-        details = "\n\n".join(failure.report() for failure in failures)
-        super().__init__(
-            f"{len(failures)} tutorial(s) failed:\n{summary}\n\n{details}\n\n"
-            f"{len(failures)} tutorial(s) failed:\n{summary}"
-        )
+        details = "\n\n".join(failure.report() for failure in failures if failure.details)
+        text = f"{len(failures)} tutorial(s) failed:\n{summary}"
+        super().__init__(f"{text}\n\n{details}\n\n{text}" if details else text)
 
 
 def discover(directory: Path) -> list[Path]:
@@ -54,8 +56,54 @@ def discover(directory: Path) -> list[Path]:
     return sorted(p for p in Path(directory).glob("*.py") if not p.name.startswith("_"))
 
 
+def default_jobs() -> int:
+    """Tutorials run at once: one per usable core."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def threads_per_kernel(jobs: int) -> int:
+    """Each kernel's share of the cores (``TUTORIAL_THREADS`` overrides it)."""
+    configured = os.environ.get("TUTORIAL_THREADS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, default_jobs() // max(1, jobs))
+
+
+def check_loopback(script: Path) -> None:
+    """Jupyter kernels talk to the build over 127.0.0.1: fail at once if it is down, rather
+    than wait for a kernel that cannot answer."""
+    try:
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            port = server.getsockname()[1]
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass
+    except OSError as exc:
+        raise KernelStartError(
+            script,
+            None,
+            f"KernelStartError: no kernel can start: could not connect on 127.0.0.1 ({exc}); "
+            "Jupyter kernels talk to the build over the loopback interface, so bring it up "
+            "(in a network namespace: ip link set lo up)",
+        ) from None
+
+
+def interrupt() -> None:
+    """Stop the running build: no tutorial starts, running kernels are killed."""
+    for stop in list(_current_stop):
+        stop.set()
+
+
 def _build_one(
-    script: Path, cache: NotebookCache, *, environment: str, timeout: float
+    script: Path,
+    cache: NotebookCache,
+    *,
+    environment: str,
+    timeout: float,
+    threads: int,
+    stop: Stop,
 ) -> TutorialResult:
     key = cache_key(script, environment=environment, timeout=timeout)
     with cache.lock(script.stem):
@@ -66,8 +114,11 @@ def _build_one(
             check_outputs(nbformat.read(record.notebook_path, as_version=4), script)
             log.info("%s: up to date (ran in %.1f s)", script.name, record.seconds)
             return TutorialResult(script, record, executed=False)
+        check_loopback(script)
         log.info("%s: executing", script.name)
-        execution = execute_notebook(script_to_notebook(script), path=script, timeout=timeout)
+        execution = execute_notebook(
+            script_to_notebook(script), path=script, timeout=timeout, threads=threads, stop=stop
+        )
         record = cache.store(
             script.stem,
             key,
@@ -76,6 +127,7 @@ def _build_one(
             peak_memory=execution.peak_memory,
             device=execution.device,
             executed_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            threads=threads,
         )
         log.info(
             "%s: ran in %.1f s, peak memory %.0f MB",
@@ -97,23 +149,62 @@ def build_tutorials(
     """Bring every script's executed notebook up to date, running stale ones in parallel.
 
     Raises `TutorialBuildError` naming every failed tutorial (file, line and exception);
-    the tutorials that succeeded are cached all the same.
+    the tutorials that succeeded are cached all the same. A kernel that cannot start stops
+    the build at once (it is the machine's fault, and every other tutorial would wait for
+    it too); so does Ctrl-C, which kills the running kernels and starts no other tutorial.
     """
     cache = NotebookCache(cache_dir)
     environment = environment if environment is not None else environment_fingerprint()
-    jobs = jobs or os.cpu_count() or 1
-    results: list[TutorialResult] = []
-    failures: list[TutorialError] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(scripts) or 1))) as pool:
+    jobs = jobs or default_jobs()
+    threads = threads_per_kernel(jobs)
+    stop = Stop()
+    _current_stop.append(stop)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(scripts) or 1)))
+    futures: list[Future] = []
+    try:
         futures = [
-            pool.submit(_build_one, script, cache, environment=environment, timeout=timeout)
+            pool.submit(
+                _build_one,
+                script,
+                cache,
+                environment=environment,
+                timeout=timeout,
+                threads=threads,
+                stop=stop,
+            )
             for script in scripts
         ]
-        for future in futures:
-            try:
-                results.append(future.result())
-            except TutorialError as exc:
-                failures.append(exc)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            if any(isinstance(f.exception(), KernelStartError) for f in done if not f.cancelled()):
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                break
+    except BaseException:  # KeyboardInterrupt: stop now, keep nothing half-done
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        _current_stop.remove(stop)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+    results: list[TutorialResult] = []
+    failures: list[TutorialError] = []
+    for future in futures:
+        if future.cancelled():
+            continue
+        exc = future.exception()
+        if exc is None:
+            results.append(future.result())
+        elif isinstance(exc, TutorialError):
+            failures.append(exc)
+        else:
+            raise exc
+    if stop.is_set():
+        starts = [f for f in failures if isinstance(f, KernelStartError)]
+        failures = starts[:1] or failures
     if failures:
         raise TutorialBuildError(failures)
     return results

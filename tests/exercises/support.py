@@ -1,0 +1,68 @@
+"""Load a tutorial's exercise checkers without running the whole tutorial.
+
+An exercise cell is self-contained (see README, "Exercises"): it imports what it uses, defines
+a ``check_*`` function and the reader's starter, and calls the checker on the starter. Here
+every cell of ``tutorials/<stem>.py`` that defines a ``check_*`` function is executed alone, in
+a fresh namespace, with its output swallowed, and the checkers are returned by name, so a test
+can call each one with a wrong answer and see it rejected.
+
+Only the standard library is used, so these tests also run in the `gpu` session.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# sphinx-gallery's cell separators: "# %%" (with anything after it) or a line of 20+ '#'.
+_SEPARATOR = re.compile(r"^(# ?%%.*|#{20,}.*)$")
+
+
+def cells(script: Path) -> list[tuple[int, str]]:
+    """The script split at cell separators, as (first line number, source) pairs."""
+    chunks: list[tuple[int, list[str]]] = [(1, [])]
+    for number, line in enumerate(script.read_text(encoding="utf-8").splitlines(), start=1):
+        if _SEPARATOR.match(line):
+            chunks.append((number, []))
+        chunks[-1][1].append(line)
+    return [(start, "\n".join(lines) + "\n") for start, lines in chunks]
+
+
+def _defines_checker(source: str) -> bool:
+    tree = ast.parse(source)
+    return any(
+        isinstance(node, ast.FunctionDef) and node.name.startswith("check_") for node in tree.body
+    )
+
+
+def load_checkers(stem: str) -> dict[str, Callable[..., bool]]:
+    """Every ``check_*`` function of ``tutorials/<stem>.py``, each from its own cell."""
+    script = ROOT / "tutorials" / f"{stem}.py"
+    checkers: dict[str, Callable[..., bool]] = {}
+    for start, source in cells(script):
+        if not _defines_checker(source):
+            continue
+        # Pad with blank lines so that tracebacks point at the script's own line numbers.
+        code = compile("\n" * (start - 1) + source, str(script), "exec")
+        namespace: dict = {"__name__": f"exercise_{stem}", "__file__": str(script)}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code, namespace)
+        checkers.update(
+            {name: value for name, value in namespace.items() if name.startswith("check_")}
+        )
+    if not checkers:
+        raise LookupError(f"{script.name} defines no check_* function in an exercise cell")
+    return checkers
+
+
+def run_quietly(checker: Callable[..., bool], *args) -> tuple[bool, str]:
+    """Call ``checker`` and return its verdict with what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        verdict = checker(*args)
+    return verdict, out.getvalue()
