@@ -222,6 +222,204 @@ ax_fit.legend()
 plt.show()
 
 # %%
+# Exercises
+# ---------
+# Each exercise gives you something to complete and a checker that runs it on fixed inputs
+# and prints ``correct``, or ``not correct:`` with the expected and the actual values. Edit
+# your code and run its cell again. Every exercise cell is self-contained, so it also works on
+# its own in the downloaded notebook. A reference solution follows each exercise, collapsed.
+
+# %%
+# Exercise 1: a derivative by hand
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Work out the derivative of :math:`f(x) = x^2 \tanh(x)` with the product rule (the derivative
+# of :math:`\tanh(x)` is :math:`1 - \tanh^2(x)`) and write it as ``df(x)``, acting element by
+# element on a tensor. ``check_derivative`` compares it with the gradient autograd computes
+# for ``f`` at eleven points.
+import torch
+
+
+def f(x):
+    return x**2 * torch.tanh(x)
+
+
+def check_derivative(candidate) -> bool:
+    """Compare ``candidate(x)`` with autograd's f'(x); print 'correct' or what is wrong."""
+    xs = torch.linspace(-3.0, 3.0, 11, dtype=torch.float64, requires_grad=True)
+    f(xs).sum().backward()
+    expected = xs.grad
+    points = [round(x, 2) for x in xs.tolist()]
+    try:
+        got = candidate(xs.detach().clone())
+    except Exception as exc:
+        print(f"not correct: df(x) raised {type(exc).__name__}: {exc}")
+        return False
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else repr(got)
+        print(f"not correct: expected a tensor of shape {tuple(expected.shape)}, got {shape}")
+        return False
+    if not torch.allclose(got.double(), expected, atol=1e-6):
+        print(
+            f"not correct: at x = {points} expected {[round(g, 3) for g in expected.tolist()]}, "
+            f"got {[round(g, 3) for g in got.tolist()]}"
+        )
+        return False
+    print("correct")
+    return True
+
+
+def df(x):
+    # Your code here: the derivative of x**2 * tanh(x).
+    return None
+
+
+check_derivative(df)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def df(x):
+    # Product rule: (x^2)' tanh(x) + x^2 tanh'(x), with tanh'(x) = 1 - tanh(x)^2.
+    t = torch.tanh(x)
+    return 2 * x * t + x**2 * (1 - t**2)
+
+
+assert check_derivative(df)
+
+# %%
+# Exercise 2: write a backward pass and let gradcheck test it
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# ``torch.autograd.Function`` lets you define an operation with your own ``backward``.
+# ``backward`` receives ``grad_output``, the gradient of the loss with respect to the
+# operation's output, and must return the gradient with respect to its input (the chain rule).
+# Complete ``MySoftplus.backward`` for :math:`\text{softplus}(x) = \log(1 + e^x)`, whose
+# derivative is the sigmoid :math:`1 / (1 + e^{-x})`. ``check_backward`` compares your
+# gradients with the expected ones, then runs ``torch.autograd.gradcheck``, which compares
+# ``backward`` with finite differences of ``forward`` (in float64, as it requires).
+import torch
+
+
+def check_backward(candidate) -> bool:
+    """Test ``candidate.backward`` on fixed inputs; print 'correct' or what is wrong."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(6, dtype=torch.float64, generator=gen, requires_grad=True)
+    weights = torch.arange(1.0, 7.0, dtype=torch.float64)  # a grad_output that is not all ones
+    expected = weights * torch.sigmoid(x.detach())
+    try:
+        out = candidate.apply(x)
+        torch.testing.assert_close(out, torch.nn.functional.softplus(x))
+        (got,) = torch.autograd.grad(out, x, grad_outputs=weights, allow_unused=True)
+    except Exception as exc:
+        print(f"not correct: it raised {type(exc).__name__}: {exc}")
+        return False
+    if got is None:
+        print("not correct: backward returned None; it must return the gradient for x")
+        return False
+    if not torch.allclose(got, expected):
+        print(
+            f"not correct: with grad_output {weights.tolist()} expected the gradient "
+            f"{[round(g, 4) for g in expected.tolist()]}, got {[round(g, 4) for g in got.tolist()]}"
+        )
+        return False
+    if not torch.autograd.gradcheck(candidate.apply, (x,), raise_exception=False):
+        print("not correct: torch.autograd.gradcheck disagrees with your backward")
+        return False
+    print("correct")
+    return True
+
+
+class MySoftplus(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)  # keep x for the backward pass
+        return torch.log1p(torch.exp(x))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # Your code here: the gradient of the loss with respect to x
+        # (``(x,) = ctx.saved_tensors`` gives back the x that forward saved).
+        return None
+
+
+check_backward(MySoftplus)
+
+
+# %% tags=["solution"]
+# Reference solution.
+class MySoftplus(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.log1p(torch.exp(x))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # Chain rule: dL/dx = dL/dout * dout/dx, and dout/dx is the sigmoid.
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x)
+
+
+assert check_backward(MySoftplus)
+
+# %%
+# Exercise 3: a line fit that zeroes its gradients
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``fit_line(x, y)``: starting from ``w = b = 0``, run plain gradient descent on the mean
+# squared error of :math:`\hat y = w x + b` (no ``torch.optim``) and return ``w`` and ``b`` as
+# two Python floats. Pick the step size and the number of steps yourself. ``check_fit``
+# compares your answer with the least-squares solution and accepts a difference up to 1e-3.
+import torch
+
+
+def check_fit(candidate) -> bool:
+    """Fit fixed noisy data with ``candidate``; print 'correct' or what is wrong."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(40, generator=gen) * 4 - 2
+    y = -1.5 * x + 0.5 + 0.3 * torch.randn(40, generator=gen)
+    design = torch.stack([x, torch.ones_like(x)], dim=1)
+    w_ls, b_ls = torch.linalg.lstsq(design, y.unsqueeze(1)).solution.squeeze(1).tolist()
+    try:
+        w, b = candidate(x.clone(), y.clone())
+        w, b = float(w), float(b)
+    except Exception as exc:
+        print(f"not correct: it raised {type(exc).__name__}: {exc}")
+        return False
+    if abs(w - w_ls) > 1e-3 or abs(b - b_ls) > 1e-3:
+        print(f"not correct: expected w {w_ls:.4f} and b {b_ls:.4f}, got w {w:.4f} and b {b:.4f}")
+        return False
+    print("correct")
+    return True
+
+
+def fit_line(x, y):
+    w = torch.zeros(1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    # Your code here: a gradient-descent loop that updates w and b.
+    return w.item(), b.item()
+
+
+check_fit(fit_line)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def fit_line(x, y):
+    w = torch.zeros(1, requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    for _ in range(300):
+        loss = ((w * x + b - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+            b -= 0.1 * b.grad
+        w.grad = None  # without these two lines the gradients of all past steps add up
+        b.grad = None
+    return w.item(), b.item()
+
+
+assert check_fit(fit_line)
+
+# %%
 # Summary
 # -------
 # * Tensors created with ``requires_grad=True`` are leaves; results of operations on them carry
