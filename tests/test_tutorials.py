@@ -1,12 +1,23 @@
-"""Every tutorial runs: as a plain script (needs only the tutorial's own packages, so this
-also runs on a GPU machine) and through the notebook pipeline the site uses."""
+"""Every tutorial runs, once per test run: through the notebook pipeline the site uses.
+
+Executing each tutorial twice (as a script and as a notebook) doubled the suite's time, so
+the default run executes the notebook once, into the cache the site test then reuses, and
+proves that this run is the plain script's run: the notebook's code cells are the script's
+statements, line for line and in order, and the kernel runs them as ``python script.py``
+would (in the script's folder, ``__name__ == "__main__"``, ``__file__`` set; see
+`tutorial_pipeline.execute`). The `gpu` session, which has no site toolchain, runs each
+script as a reader would (``-m script``), on the GPU.
+"""
 
 from __future__ import annotations
 
+import ast
+import io
 import os
 import re
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -37,6 +48,7 @@ def describe_failure(script: Path, stderr: str) -> str:
     return f"{shown}:{line}: {last}\n\n" + "\n".join(lines[-40:])
 
 
+@pytest.mark.script
 @pytest.mark.parametrize("script", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_runs_as_script(script: Path, tmp_path: Path):
     result = run_script(script, tmp_path)
@@ -55,12 +67,28 @@ def test_script_failure_names_file_line_and_exception(tmp_path: Path):
     assert message.endswith("planted.py:7: RuntimeError: planted")
 
 
+def code_lines(script: Path) -> dict[int, str]:
+    """The script's lines that hold code (not the docstring, comments or blank lines)."""
+    source = script.read_text(encoding="utf-8")
+    docstring = ast.parse(source).body[0]
+    skip = set(range(docstring.lineno, docstring.end_lineno + 1))
+    lines: dict[int, str] = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER):
+            continue
+        for number in range(token.start[0], token.end[0] + 1):
+            if number not in skip:
+                lines[number] = source.splitlines()[number - 1]
+    return lines
+
+
 @pytest.mark.docs
 @pytest.mark.parametrize("script", TUTORIALS, ids=lambda p: p.stem)
-def test_tutorial_runs_as_notebook(script: Path, shared_cache: Path):
+def test_tutorial_runs_as_notebook_and_that_run_is_the_script(script: Path, shared_cache: Path):
     import nbformat
 
     from tutorial_pipeline import TutorialBuildError, build_tutorials
+    from tutorial_pipeline.convert import LINE_KEY
 
     try:
         (result,) = build_tutorials([script], cache_dir=shared_cache, jobs=1)
@@ -72,3 +100,14 @@ def test_tutorial_runs_as_notebook(script: Path, shared_cache: Path):
     outputs = [output for cell in code_cells for output in cell.outputs]
     assert any(output.output_type == "stream" for output in outputs)
     assert not any(output.output_type == "error" for output in outputs)
+
+    # The kernel executed the script's own statements, in the script's order: every code
+    # line of the script is in the cell that starts at or above it, at the same offset.
+    executed: dict[int, str] = {}
+    for cell in code_cells:
+        for offset, line in enumerate(cell.source.splitlines()):
+            executed[cell.metadata[LINE_KEY] + offset] = line
+    starts = [cell.metadata[LINE_KEY] for cell in code_cells]
+    assert starts == sorted(starts), "cells run in the script's order"
+    missing = {n: line for n, line in code_lines(script).items() if executed.get(n) != line}
+    assert not missing, f"script lines the notebook did not run: {missing}"
