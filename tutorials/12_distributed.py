@@ -152,9 +152,8 @@ if __name__ == "__main__":
 # each, waits for all of them, and raises if one fails. Rank 0 needs a TCP port that nobody
 # else uses: binding a socket to port 0 lets the operating system pick a free one, so two runs
 # on one machine do not clash. The workers print nothing; they write what they saw into a
-# temporary directory, and this process reads it back. Most of the time goes into starting
-# two Python interpreters and importing torch in each; the training itself takes a fraction
-# of a second.
+# temporary directory, and this process reads it back. Starting two Python interpreters that
+# each import torch takes a few seconds; the training itself is tiny.
 import socket
 import tempfile
 from pathlib import Path
@@ -284,23 +283,25 @@ if __name__ == "__main__":
     print(shlex.join(command))
 
 # %%
-# On several machines, run the same command on each, with ``--nnodes 2 --node-rank 0`` (and
-# ``1`` on the other), and ``--rdzv-endpoint HOST:PORT`` naming the first machine instead of
-# ``--standalone``; ``RANK`` then runs over all processes of all machines, and ``LOCAL_RANK``
-# over the processes of one machine.
+# On several machines, run the same command on each of them, with ``--nnodes`` (the number
+# of machines) and a rendezvous point that all can reach in place of ``--standalone``:
+# ``--rdzv-backend c10d --rdzv-endpoint HOST:PORT --rdzv-id JOB``, where ``HOST`` is one of
+# the machines. ``RANK`` then counts all processes of all machines, ``LOCAL_RANK`` the
+# processes of one machine.
 
 # %%
 # What changes on GPUs
 # --------------------
-# The structure stays; four lines change. Use the ``nccl`` backend (``xccl`` on Intel GPUs),
-# which moves gradients between GPUs without going through the CPU; start one process per
-# device (``nprocs=torch.accelerator.device_count()``, or ``--nproc-per-node gpu``); in each,
-# select the device by ``LOCAL_RANK`` and put the model on it before wrapping::
+# The structure stays; a few lines change. Use the ``nccl`` backend (``xccl`` on Intel GPUs),
+# which moves gradients between GPUs directly; start one process per device
+# (``nprocs=torch.accelerator.device_count()``, or ``--nproc-per-node gpu``); in each, pick the
+# device by ``LOCAL_RANK`` and put the model on it before wrapping::
 #
 #     local_rank = int(os.environ["LOCAL_RANK"])
+#     device = torch.device(torch.accelerator.current_accelerator().type, local_rank)
 #     torch.accelerator.set_device_index(local_rank)
 #     dist.init_process_group(backend="nccl")
-#     model = DDP(make_model().to(local_rank), device_ids=[local_rank])
+#     model = DDP(make_model().to(device), device_ids=[local_rank])
 #
 # and move each batch to that device. ``get_default_backend_for_device`` names the backend
 # PyTorch picks for a device; here is what it says on the machine that ran this page:
