@@ -377,6 +377,167 @@ assert next(cnn.parameters()).device.type == device.type
 print("predicted classes on the device, shape:", tuple(preds.shape))
 
 # %%
+# Exercises
+# ---------
+# Each exercise gives you a module to complete and a checker that builds it, runs it on fixed
+# inputs and prints ``correct``, or ``not correct:`` with the expected and the actual values.
+# Edit the class and run its cell again. Every exercise cell is self-contained, so it also
+# works on its own in the downloaded notebook. A reference solution follows each exercise,
+# collapsed.
+
+# %%
+# Exercise 1: register learnable parameters
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``ScaleShift(num_features)``, a module with two learnable tensors of shape
+# ``(num_features,)``: ``scale``, initialised to ones, and ``shift``, initialised to zeros.
+# Its ``forward(x)`` returns ``x * scale + shift``. ``check_scale_shift`` looks for the two
+# parameters in ``named_parameters()``, then checks the output and the gradients.
+import torch
+from torch import nn
+
+
+def check_scale_shift(candidate) -> bool:
+    """Build ``candidate(3)`` and test it; print 'correct' or what is wrong; return bool."""
+    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    try:
+        module = candidate(3)
+        shapes = {name: tuple(p.shape) for name, p in module.named_parameters()}
+        if shapes != {"scale": (3,), "shift": (3,)}:
+            print(
+                f"not correct: expected parameters {{'scale': (3,), 'shift': (3,)}}, got {shapes}"
+            )
+            return False
+        if not (
+            torch.equal(module.scale, torch.ones(3)) and torch.equal(module.shift, torch.zeros(3))
+        ):
+            print(
+                "not correct: expected scale [1.0, 1.0, 1.0] and shift [0.0, 0.0, 0.0] at first, "
+                f"got {module.scale.tolist()} and {module.shift.tolist()}"
+            )
+            return False
+        with torch.no_grad():
+            module.scale.copy_(torch.tensor([1.0, -1.0, 0.5]))
+            module.shift.copy_(torch.tensor([0.0, 10.0, -1.0]))
+        out = module(x)
+        expected = x * torch.tensor([1.0, -1.0, 0.5]) + torch.tensor([0.0, 10.0, -1.0])
+        if not isinstance(out, torch.Tensor) or not torch.allclose(out, expected):
+            got = out.tolist() if isinstance(out, torch.Tensor) else repr(out)
+            print(f"not correct: expected output {expected.tolist()}, got {got}")
+            return False
+        out.sum().backward()
+    except Exception as exc:
+        print(f"not correct: it raised {type(exc).__name__}: {exc}")
+        return False
+    if module.scale.grad is None or not torch.allclose(module.scale.grad, x.sum(dim=0)):
+        print(f"not correct: expected scale.grad {x.sum(dim=0).tolist()}, got {module.scale.grad}")
+        return False
+    print("correct")
+    return True
+
+
+class ScaleShift(nn.Module):
+    def __init__(self, num_features):
+        super().__init__()
+        # Your code here: create self.scale and self.shift.
+
+    def forward(self, x):
+        # Your code here.
+        return None
+
+
+check_scale_shift(ScaleShift)
+
+
+# %% tags=["solution"]
+# Reference solution.
+class ScaleShift(nn.Module):
+    def __init__(self, num_features):
+        super().__init__()
+        # nn.Parameter registers the tensors; a plain torch.ones(...) attribute would not be
+        # in parameters(), so an optimizer would never update it.
+        self.scale = nn.Parameter(torch.ones(num_features))
+        self.shift = nn.Parameter(torch.zeros(num_features))
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+
+
+assert check_scale_shift(ScaleShift)
+
+# %%
+# Exercise 2: a CNN on a parameter budget
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``SmallCNN()``, a module that maps a batch of 8x8 one-channel digit images of shape
+# ``(N, 1, 8, 8)`` to ``(N, 10)`` logits, uses at least one ``nn.Conv2d`` and has fewer than
+# 2,000 parameters (``DigitCNN`` above has more than 5,000). The shape table at the top of this
+# page helps with the size that reaches the ``Linear`` layer. ``check_small_cnn`` runs it on
+# batches of 5 and of 1, in evaluation mode, and counts its parameters.
+import torch
+from torch import nn
+
+
+def check_small_cnn(candidate) -> bool:
+    """Build ``candidate()`` and test it; print 'correct' or what is wrong; return bool."""
+    gen = torch.Generator().manual_seed(0)
+    try:
+        model = candidate()
+        if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+            print("not correct: expected at least one nn.Conv2d, found none")
+            return False
+        n_params = sum(p.numel() for p in model.parameters())
+        if not 0 < n_params < 2000:
+            print(f"not correct: expected between 1 and 1,999 parameters, got {n_params:,}")
+            return False
+        model.eval()
+        with torch.no_grad():
+            for n in (5, 1):
+                out = model(torch.rand(n, 1, 8, 8, generator=gen))
+                if not isinstance(out, torch.Tensor) or out.shape != (n, 10):
+                    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else repr(out)
+                    print(f"not correct: for {n} images expected shape ({n}, 10), got {shape}")
+                    return False
+    except Exception as exc:
+        print(f"not correct: expected (N, 10) logits, it raised {type(exc).__name__}: {exc}")
+        return False
+    print("correct")
+    return True
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # Your code here: the layers.
+
+    def forward(self, x):
+        # Your code here.
+        return None
+
+
+check_small_cnn(SmallCNN)
+
+
+# %% tags=["solution"]
+# Reference solution.
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, kernel_size=3, padding=1),  # 8 x 8 x 8, 80 parameters
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 8 x 4 x 4
+            nn.Conv2d(8, 16, kernel_size=3, padding=1),  # 16 x 4 x 4, 1,168 parameters
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 16 x 2 x 2
+        )
+        self.head = nn.Linear(16 * 2 * 2, 10)  # 650 parameters, 1,898 in all
+
+    def forward(self, x):
+        return self.head(self.features(x).flatten(1))
+
+
+assert check_small_cnn(SmallCNN)
+
+# %%
 # Summary
 # -------
 # * An ``nn.Module`` registers ``nn.Parameter`` attributes and sub-modules automatically; our
