@@ -1,0 +1,2 @@
+# CPU only
+pip3 install torch torchvision --index-url https://download.pytorch.org/whl/cpu

@@ -1,0 +1,3 @@
+# uv makes .venv in the current folder
+uv venv
+source .venv/bin/activate
