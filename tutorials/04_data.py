@@ -389,6 +389,179 @@ tmp.cleanup()
 print("temporary directory removed:", not root.exists())
 
 # %%
+# Exercises
+# ---------
+# Each exercise gives you something to complete and a checker that runs it on fixed inputs
+# and prints ``correct``, or ``not correct:`` with the expected and the actual values. Edit
+# your code and run its cell again. Every exercise cell is self-contained, so it also works on
+# its own in the downloaded notebook. A reference solution follows each exercise, collapsed.
+
+# %%
+# Exercise 1: a CSV-backed Dataset with transforms
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# A CSV file starts with the header ``label,f0,f1,f2`` and then holds one example per row: an
+# integer label and three decimal features. Write ``CSVDataset(path, transform=None)`` whose
+# item ``i`` is ``(features, label)``: the row's features as a ``float32`` tensor of shape
+# ``(3,)``, passed through ``transform`` when one is given, and the label as an ``int``.
+# ``check_csv_dataset`` writes a five-row file into a temporary folder and reads it with your
+# class, with and without a transform, directly and through a ``DataLoader``.
+import csv
+import tempfile
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+def check_csv_dataset(candidate) -> bool:
+    """Read a fixed CSV file with ``candidate``; print 'correct' or what is wrong."""
+    rows = [(3, 0.5, -1.0, 2.0), (0, 1.5, 0.0, -0.5), (7, -2.0, 4.0, 1.0)]
+    rows += [(1, 0.25, 0.75, 3.0), (9, -1.25, 2.5, 0.0)]
+    features = torch.tensor([row[1:] for row in rows])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "examples.csv"
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerows([("label", "f0", "f1", "f2"), *rows])
+        try:
+            plain = candidate(path)
+            doubled = candidate(path, transform=lambda x: 2 * x)
+            if len(plain) != len(rows):
+                print(f"not correct: expected {len(rows)} items, got len() = {len(plain)}")
+                return False
+            x, y = plain[2]
+            if not (isinstance(x, torch.Tensor) and x.dtype == torch.float32):
+                print(f"not correct: expected item 2's features as a float32 tensor, got {x!r}")
+                return False
+            if not torch.equal(x, features[2]) or y != rows[2][0] or isinstance(y, torch.Tensor):
+                print(
+                    f"not correct: expected item 2 = ({features[2].tolist()}, {rows[2][0]}), "
+                    f"got ({x.tolist()}, {y!r})"
+                )
+                return False
+            x2, y2 = doubled[4]
+            if not torch.equal(x2, 2 * features[4]) or y2 != rows[4][0]:
+                print(
+                    "not correct: with transform=lambda x: 2 * x expected item 4 = "
+                    f"({(2 * features[4]).tolist()}, {rows[4][0]}), got ({x2.tolist()}, {y2!r})"
+                )
+                return False
+            xb, yb = next(iter(DataLoader(plain, batch_size=5)))
+        except Exception as exc:
+            print(f"not correct: it raised {type(exc).__name__}: {exc}")
+            return False
+    if not (torch.equal(xb, features) and yb.tolist() == [row[0] for row in rows]):
+        print(
+            f"not correct: expected the batch {features.tolist()} with labels "
+            f"{[row[0] for row in rows]}, got {xb.tolist()} with {yb.tolist()}"
+        )
+        return False
+    print("correct")
+    return True
+
+
+class CSVDataset(Dataset):
+    def __init__(self, path, transform=None):
+        # Your code here: read the file at ``path`` and keep what __getitem__ needs.
+        self.transform = transform
+
+    def __len__(self):
+        return 0  # Your code here
+
+    def __getitem__(self, idx):
+        # Your code here: return (features, label).
+        return None
+
+
+check_csv_dataset(CSVDataset)
+
+
+# %% tags=["solution"]
+# Reference solution.
+class CSVDataset(Dataset):
+    def __init__(self, path, transform=None):
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))[1:]  # skip the header
+        self.labels = [int(row[0]) for row in rows]
+        self.features = torch.tensor([[float(v) for v in row[1:]] for row in rows])
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, idx):
+        x = self.features[idx]
+        if self.transform is not None:
+            x = self.transform(x)  # per item, on the features only
+        return x, self.labels[idx]
+
+
+assert check_csv_dataset(CSVDataset)
+
+# %%
+# Exercise 2: a collate_fn for a fixed sequence length
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Some models need every sequence to have the same length, whatever the batch. Write
+# ``collate_fixed(batch)`` for items ``(sequence, label)`` with 1-D float sequences of any
+# length: it returns ``(padded, labels)``, where ``padded`` has shape ``(B, 6)`` (sequences
+# longer than 6 keep their first 6 values, shorter ones are padded with zeros at the end) and
+# ``labels`` is an ``int64`` tensor of shape ``(B,)``. ``check_collate`` passes it to a
+# ``DataLoader`` as ``collate_fn``.
+import torch
+from torch.utils.data import DataLoader
+
+
+def check_collate(candidate) -> bool:
+    """Batch fixed sequences with ``candidate``; print 'correct' or what is wrong."""
+    lengths = [3, 6, 9, 1]
+    items = [(torch.arange(1.0, n + 1), label) for label, n in enumerate(lengths)]
+    expected = torch.tensor(
+        [[1, 2, 3, 0, 0, 0], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [1, 0, 0, 0, 0, 0]],
+        dtype=torch.float32,
+    )
+    try:
+        padded, labels = next(iter(DataLoader(items, batch_size=4, collate_fn=candidate)))
+    except Exception as exc:
+        print(f"not correct: it raised {type(exc).__name__}: {exc}")
+        return False
+    if not isinstance(padded, torch.Tensor) or padded.shape != expected.shape:
+        shape = tuple(padded.shape) if isinstance(padded, torch.Tensor) else repr(padded)
+        print(f"not correct: for lengths {lengths} expected shape (4, 6), got {shape}")
+        return False
+    if not torch.equal(padded.float(), expected):
+        print(f"not correct: expected {expected.tolist()}, got {padded.tolist()}")
+        return False
+    if not (isinstance(labels, torch.Tensor) and labels.dtype == torch.int64):
+        print(f"not correct: expected labels as an int64 tensor, got {labels!r}")
+        return False
+    if labels.tolist() != [0, 1, 2, 3]:
+        print(f"not correct: expected labels [0, 1, 2, 3], got {labels.tolist()}")
+        return False
+    print("correct")
+    return True
+
+
+def collate_fixed(batch):
+    # Your code here: return (padded, labels).
+    return None, None
+
+
+check_collate(collate_fixed)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def collate_fixed(batch, length=6):
+    sequences, labels = zip(*batch)
+    padded = torch.zeros(len(sequences), length)
+    for row, seq in enumerate(sequences):
+        kept = seq[:length]  # cut long sequences
+        padded[row, : len(kept)] = kept  # the rest of the row stays zero
+    return padded, torch.tensor(labels)
+
+
+assert check_collate(collate_fixed)
+
+# %%
 # Summary
 # -------
 # * A ``Dataset`` returns one item by index; ``TensorDataset`` wraps tensors, and a custom

@@ -1,0 +1,74 @@
+"""The exercise checkers of tutorials/04_data.py reject realistic mistakes and accept a
+correct answer (the reference solutions are asserted by the tutorial itself)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from support import load_checkers, run_quietly
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+
+CHECKS = load_checkers("04_data")
+
+
+class _IgnoresTransform(Dataset):
+    def __init__(self, path, transform=None):
+        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        self.features = torch.from_numpy(table[:, 1:]).float()
+        self.labels = table[:, 0].astype(int).tolist()
+        self.transform = transform  # stored, but __getitem__ never applies it
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, idx):
+        return self.features[idx], self.labels[idx]
+
+
+class _Float64Features(_IgnoresTransform):
+    def __getitem__(self, idx):
+        x = self.features[idx].double()  # what torch.from_numpy(np.loadtxt(...)) gives
+        return (self.transform(x) if self.transform else x), self.labels[idx]
+
+
+class _CSVDataset(_IgnoresTransform):
+    def __getitem__(self, idx):
+        x = self.features[idx]
+        return (self.transform(x) if self.transform else x), self.labels[idx]
+
+
+def test_csv_checker_rejects_a_dataset_that_ignores_its_transform():
+    verdict, printed = run_quietly(CHECKS["check_csv_dataset"], _IgnoresTransform)
+    assert verdict is False and printed.startswith("not correct: with transform=")
+
+
+def test_csv_checker_rejects_float64_features():
+    verdict, printed = run_quietly(CHECKS["check_csv_dataset"], _Float64Features)
+    assert verdict is False and printed.startswith("not correct:")
+    assert "float32" in printed
+
+
+def test_csv_checker_accepts_a_numpy_reader():
+    verdict, printed = run_quietly(CHECKS["check_csv_dataset"], _CSVDataset)
+    assert verdict is True and printed == "correct\n"
+
+
+def test_collate_checker_rejects_padding_to_the_longest_sequence():
+    def wrong(batch):
+        sequences, labels = zip(*batch, strict=True)
+        return pad_sequence(list(sequences), batch_first=True), torch.tensor(labels)
+
+    verdict, printed = run_quietly(CHECKS["check_collate"], wrong)
+    assert verdict is False and printed.startswith("not correct:")
+    assert "expected shape (4, 6), got (4, 9)" in printed
+
+
+def test_collate_checker_accepts_pad_then_cut():
+    def right(batch):
+        sequences, labels = zip(*batch, strict=True)
+        padded = pad_sequence([*sequences, torch.zeros(6)], batch_first=True)[:-1, :6]
+        return padded, torch.tensor(labels)
+
+    verdict, printed = run_quietly(CHECKS["check_collate"], right)
+    assert verdict is True and printed == "correct\n"
