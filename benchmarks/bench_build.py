@@ -1,6 +1,6 @@
 """Benchmarks of the build and the test suite (`nox -s bench`): figures, not pass/fail tests.
 
-Works on a copy of the repository in a temporary folder, so the developer's cache and site
+Works on copies of the repository in a temporary folder, so the developer's cache and site
 are left alone, and prints one table:
 
 * cold build: `mkdocs build` with an empty tutorial cache (every tutorial executes);
@@ -9,7 +9,14 @@ are left alone, and prints one table:
 * plain mkdocs build: the same pages with the executed notebooks placed in docs/ and the
   pipeline hook removed, i.e. mkdocs-material + mkdocs-jupyter alone (timed on its second
   run, so that mkdocs-jupyter's own render cache is as warm as in the no-change rebuild);
-* the test suite with `-n auto` and with `-n 0` (skip with --no-tests).
+* the peers, on copies of the same tutorials: mkdocs-gallery (sphinx-gallery's MkDocs port,
+  which executes the scripts one after another in its own process), installed into a
+  throwaway folder, and mkdocs-jupyter executing the unexecuted notebooks itself
+  (`execute: true`);
+* the limit: the tutorials' standalone run times (`python tutorials/x.py`, each with the
+  threads a build kernel gets) summed and divided by the build's parallel jobs, plus the
+  plain build: what a build with no overhead at all would take;
+* the test suite with `-n auto` and with `-n 0` (skip with --no-tests), against the cold build.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COPY = ["mkdocs.yml", "pyproject.toml", "docs", "snippets", "src", "tests", "tutorials"]
+MKDOCS_GALLERY = "mkdocs-gallery==0.10.4"
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -39,37 +47,131 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
-def plain_project(project: Path, cache: Path, target: Path) -> Path:
-    """The same site without the pipeline: executed notebooks as plain docs pages."""
-    shutil.copytree(project, target, ignore=shutil.ignore_patterns(".cache", "site"))
-    config = yaml.safe_load((target / "mkdocs.yml").read_text())
-    config.pop("hooks")
-    config.pop("watch", None)
-    tutorials = []
-    for notebook in sorted((cache / "pages/tutorials").glob("*.ipynb")):
-        shutil.copy(notebook, target / "docs/tutorials" / notebook.name)
-        tutorials.append(f"tutorials/{notebook.name}")
-    (target / "docs/tutorials/report.md").write_text("# Build report\n")
+def _nav_with_tutorials(config: dict, tutorials: list) -> None:
     for entry in config["nav"]:
         if isinstance(entry, dict) and "Tutorials" in entry:
-            entry["Tutorials"] = tutorials + entry["Tutorials"]
+            entry["Tutorials"] = tutorials + [
+                item for item in entry["Tutorials"] or [] if "report" not in str(item)
+            ]
+            if not entry["Tutorials"]:
+                entry["Tutorials"] = tutorials
+
+
+def _without_pipeline(project: Path, target: Path) -> dict:
+    """A copy of ``project`` with the hook removed; returns its config to edit."""
+    shutil.copytree(project, target, ignore=shutil.ignore_patterns(".cache", "site"))
+    config = yaml.safe_load((target / "mkdocs.yml").read_text())
+    config.pop("hooks", None)
+    config.pop("watch", None)
+    config["strict"] = False  # the peers' pages link differently; only the timing counts
+    config.pop("validation", None)
     # MathJax as plain files, as the hook would add them.
     import mathjax
 
     es5 = Path(mathjax.__file__).parent / "static/mathjax/es5"
     (target / "docs/assets/mathjax").mkdir(parents=True, exist_ok=True)
     shutil.copy(es5 / "tex-chtml.js", target / "docs/assets/mathjax/tex-chtml.js")
+    return config
+
+
+def _save(config: dict, target: Path) -> None:
     (target / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def plain_project(project: Path, cache: Path, target: Path) -> Path:
+    """The same site without the pipeline: executed notebooks as plain docs pages."""
+    config = _without_pipeline(project, target)
+    (target / "docs/tutorials").mkdir(parents=True, exist_ok=True)
+    tutorials = []
+    for notebook in sorted((cache / "pages/tutorials").glob("*.ipynb")):
+        shutil.copy(notebook, target / "docs/tutorials" / notebook.name)
+        tutorials.append(f"tutorials/{notebook.name}")
+    _nav_with_tutorials(config, tutorials)
+    _save(config, target)
     return target
+
+
+def jupyter_execute_project(project: Path, target: Path) -> Path:
+    """mkdocs-jupyter executing the (unexecuted) notebooks itself, one after another."""
+    sys.path.insert(0, str(project / "src"))
+    import nbformat
+
+    from tutorial_pipeline import discover
+    from tutorial_pipeline.convert import script_to_notebook
+
+    config = _without_pipeline(project, target)
+    (target / "docs/tutorials").mkdir(parents=True, exist_ok=True)
+    tutorials = []
+    for script in discover(project / "tutorials"):
+        nbformat.write(script_to_notebook(script), target / f"docs/tutorials/{script.stem}.ipynb")
+        tutorials.append(f"tutorials/{script.stem}.ipynb")
+        for helper in script.parent.glob("_*.py"):  # helper modules, next to the notebooks
+            shutil.copy(helper, target / "docs/tutorials" / helper.name)
+    for plugin in config["plugins"]:
+        if isinstance(plugin, dict) and "mkdocs-jupyter" in plugin:
+            plugin["mkdocs-jupyter"]["execute"] = True
+    _nav_with_tutorials(config, tutorials)
+    _save(config, target)
+    return target
+
+
+def gallery_project(project: Path, target: Path, peers: Path) -> Path:
+    """mkdocs-gallery building the same scripts (installed into ``peers``)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(peers),
+            MKDOCS_GALLERY,
+        ],
+        check=True,
+    )
+    config = _without_pipeline(project, target)
+    examples = target / "gallery_src"
+    shutil.copytree(project / "tutorials", examples)
+    (examples / "README.md").write_text("# Tutorials\n")
+    config["plugins"].append(
+        {
+            "gallery": {
+                "examples_dirs": "gallery_src",
+                "gallery_dirs": "docs/generated/gallery",
+                "filename_pattern": ".*",
+                "ignore_pattern": r"/_",
+            }
+        }
+    )
+    _nav_with_tutorials(config, ["generated/gallery"])
+    _save(config, target)
+    return target
+
+
+def standalone_seconds(project: Path, env: dict[str, str], threads: int) -> float:
+    """The tutorials run one by one as plain scripts, summed."""
+    sys.path.insert(0, str(project / "src"))
+    from tutorial_pipeline import discover
+
+    total = 0.0
+    run_env = {**env, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": str(threads)}
+    for script in discover(project / "tutorials"):
+        with tempfile.TemporaryDirectory() as cwd:
+            total += timed([sys.executable, str(script)], Path(cwd), run_env)
+    return total
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-tests", action="store_true", help="skip the test-suite timings")
+    parser.add_argument("--no-peers", action="store_true", help="skip mkdocs-gallery/-jupyter")
+    parser.add_argument("--only", help="comma-separated tutorial stems (a quick check)")
     args = parser.parse_args()
 
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JUPYTER_PLATFORM_DIRS": "1"}
-    rows: list[tuple[str, float]] = []
+    rows: list[tuple[str, float, str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         project = Path(tmp) / "project"
         project.mkdir()
@@ -79,32 +181,70 @@ def main() -> None:
                 shutil.copytree(source, project / name)
             else:
                 shutil.copy(source, project / name)
-        (project / "docs/tutorials").mkdir(exist_ok=True)
+        if args.only:
+            keep = set(args.only.split(","))
+            for script in (project / "tutorials").glob("[0-9]*.py"):
+                if script.stem not in keep:
+                    script.unlink()
         cache = project / ".cache/tutorials"
         env["TUTORIAL_CACHE_DIR"] = str(cache)
-        build = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", "site"]
+        loose = [sys.executable, "-m", "mkdocs", "build", "--no-strict", "-d", "site"]
+        # With --only, the posts link to tutorials that are not there: not strict then.
+        build = loose if args.only else [*loose[:-3], "--strict", "-d", "site"]
 
-        rows.append(("cold build (all tutorials execute)", timed(build, project, env)))
-        rows.append(("no-change rebuild", timed(build, project, env)))
+        sys.path.insert(0, str(project / "src"))
+        from tutorial_pipeline.pipeline import default_jobs, threads_per_kernel
+
+        jobs = int(env.get("TUTORIAL_JOBS") or 0) or default_jobs()
+        threads = threads_per_kernel(jobs)
+
+        cold = timed(build, project, env)
+        rows.append(("cold build (all tutorials execute)", cold, "1.00x"))
+        rows.append(("no-change rebuild", timed(build, project, env), ""))
+        plain = plain_project(project, cache, Path(tmp) / "plain")
+        timed(loose, plain, env)  # fills mkdocs-jupyter's own render cache, as above
+        plain_seconds = timed(loose, plain, env)
         first = sorted((project / "tutorials").glob("[0-9]*.py"))[0]
         first.write_text(first.read_text() + "\n# edited for the benchmark\n")
-        rows.append((f"one-tutorial rebuild ({first.name} edited)", timed(build, project, env)))
-        plain = plain_project(project, cache, Path(tmp) / "plain")
-        timed(build, plain, env)  # fills mkdocs-jupyter's own render cache, as above
-        rows.append(("plain mkdocs build of the same pages", timed(build, plain, env)))
+        rows.append((f"one-tutorial rebuild ({first.name} edited)", timed(build, project, env), ""))
+        rows.append(("plain mkdocs build of the same pages", plain_seconds, ""))
+
+        standalone = standalone_seconds(project, env, threads)
+        limit = standalone / jobs + plain_seconds
+        rows.append((f"tutorials standalone, summed ({threads} thread(s) each)", standalone, ""))
+        rows.append(
+            (f"limit: standalone / {jobs} jobs + plain build", limit, f"{cold / limit:.2f}x")
+        )
+
+        if not args.no_peers:
+            peers = Path(tmp) / "peers"
+            gallery = gallery_project(project, Path(tmp) / "gallery", peers)
+            gallery_env = {
+                **env,
+                "PYTHONPATH": os.pathsep.join([str(peers), env.get("PYTHONPATH", "")]),
+            }
+            seconds = timed(loose, gallery, gallery_env)
+            rows.append(("peer: mkdocs-gallery, cold", seconds, f"{cold / seconds:.2f}x"))
+            executing = jupyter_execute_project(project, Path(tmp) / "jupyter")
+            seconds = timed(loose, executing, env)
+            rows.append(
+                ("peer: mkdocs-jupyter execute: true, cold", seconds, f"{cold / seconds:.2f}x")
+            )
 
         if not args.no_tests:
             pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-            rows.append(("test suite, -n auto", timed([*pytest, "-n", "auto"], ROOT, env)))
-            rows.append(("test suite, -n 0", timed([*pytest, "-n", "0"], ROOT, env)))
+            seconds = timed([*pytest, "-n", "auto"], ROOT, env)
+            rows.append(("test suite, -n auto", seconds, f"{seconds / cold:.2f}x cold"))
+            rows.append(("test suite, -n 0", timed([*pytest, "-n", "0"], ROOT, env), ""))
 
     cpu = f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}"
     print(f"\nBenchmarks on {platform.node() or 'this machine'} ({cpu})\n")
-    width = max(len(name) for name, _ in rows)
-    print(f"| {'what'.ljust(width)} | seconds |")
-    print(f"| {'-' * width} | ------: |")
-    for name, seconds in rows:
-        print(f"| {name.ljust(width)} | {seconds:7.1f} |")
+    print("Ratios: ours / peer for the peers, ours / limit for the limit, tests / cold build.\n")
+    width = max(len(name) for name, _, _ in rows)
+    print(f"| {'what'.ljust(width)} | seconds | ratio |")
+    print(f"| {'-' * width} | ------: | ----: |")
+    for name, seconds, ratio in rows:
+        print(f"| {name.ljust(width)} | {seconds:7.1f} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -486,3 +486,15 @@ def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, slee
     assert process.returncode != 0 and "KeyboardInterrupt" in stderr
     assert not list((tmp_path / "cache").glob("*.ipynb")), "nothing half-done is cached"
     assert not (tmp_path / "cache" / "c.lock").exists(), "no tutorial starts after Ctrl-C"
+
+
+def test_editing_a_helper_module_reruns_the_tutorials_beside_it(two_tutorials):
+    scripts, cache = two_tutorials
+    helper = scripts[0].parent / "_helpers.py"
+    helper.write_text("VALUE = 1\n")
+    build_tutorials(scripts, cache_dir=cache, environment="env")
+    helper.write_text("VALUE = 2\n")
+    assert executed(build_tutorials(scripts, cache_dir=cache, environment="env")) == {
+        "first",
+        "second",
+    }

@@ -85,8 +85,23 @@ def reported_versions() -> dict[str, str]:
     return versions
 
 
+def companions(script: Path) -> list[Path]:
+    """The files next to ``script`` that it may import or read: helper modules (``_*.py``)
+    and data files, but not the other tutorials."""
+    return sorted(
+        p
+        for p in script.parent.iterdir()
+        if p.is_file() and p != script and not (p.suffix == ".py" and not p.name.startswith("_"))
+    )
+
+
 def cache_key(script: Path, *, environment: str, timeout: float) -> str:
-    return _sha256(script.read_bytes(), environment, glue_fingerprint(), f"timeout={timeout!r}")
+    """Changes with the script, a helper module or data file next to it, the environment, the
+    pipeline's execution code and the cell timeout."""
+    beside = [f"{p.name}\n".encode() + p.read_bytes() for p in companions(script)]
+    return _sha256(
+        script.read_bytes(), *beside, environment, glue_fingerprint(), f"timeout={timeout!r}"
+    )
 
 
 @dataclass(frozen=True)
