@@ -4,15 +4,17 @@ Accelerators: device-agnostic code, mixed precision and torch.compile
 
 The same PyTorch program can run on a CPU, an NVIDIA or AMD GPU, an Apple GPU or an Intel GPU,
 if it never hard-codes a device. This tutorial writes such code with ``torch.accelerator``,
-moves models and batches efficiently, reads memory statistics, trains with mixed precision
-using ``torch.autocast``, and measures what ``torch.compile`` buys on a small model.
+moves models and batches efficiently, measures memory, trains with mixed precision using
+``torch.autocast`` and ``torch.amp.GradScaler``, measures how many CPU threads a tiny model
+wants, and what ``torch.compile`` buys on a small model.
 
 **What you will learn**
 
 * how to pick a device with ``torch.accelerator`` and fall back to the CPU
 * how to move models and batches, and when ``pin_memory`` with ``non_blocking`` helps
-* how to read accelerator memory statistics
-* how ``torch.autocast`` (and ``torch.amp.GradScaler`` for float16) changes dtypes and training
+* how much memory a tensor takes, and how to read memory statistics
+* how ``torch.autocast`` changes dtypes, why float16 underflows, and how ``GradScaler`` helps
+* why the number of CPU threads matters for tiny models, and that the setting is process-wide
 * how to time ``torch.compile`` fairly: compile time apart from steady-state time
 
 **Prerequisites**
@@ -20,9 +22,9 @@ using ``torch.autocast``, and measures what ``torch.compile`` buys on a small mo
 * `Modules <../03_modules/>`_, `Data <../04_data/>`_ and `Training loops <../05_training/>`_
 
 This page is built on whatever machine builds the site, which may have no GPU. Every section
-still runs on a CPU, and says what a GPU run would add. Models are tiny and loops short so the
-page runs in seconds; measure on your own model before drawing conclusions. Timings (lines
-marked ``[timing]``) are the only numbers on this page that change from run to run.
+runs on a CPU too, and says what a GPU run adds. Models are tiny and loops short so the page
+runs in seconds; measure on your own model before drawing conclusions. Timings (lines marked
+``[timing]``) are the only numbers on this page that change from run to run.
 """
 
 # %%
@@ -93,50 +95,85 @@ print(f"batch on {xb.device.type}: {tuple(xb.shape)}")
 #    data has arrived. Only read such a tensor after ``torch.accelerator.synchronize()``; a
 #    plain ``.cpu()`` or ``.item()`` is always safe.
 #
+# How much memory a tensor takes
+# ------------------------------
+# A tensor's data takes ``element_size()`` bytes per element times ``nelement()`` elements,
+# on any device. The dtype matters as much as the shape: the same million elements take
+# 4 MiB in float32, 2 MiB in bfloat16 and 8 MiB in int64.
+MiB = 2**20
+
+
+def nbytes(t):
+    return t.element_size() * t.nelement()
+
+
+for dtype in (torch.float32, torch.bfloat16, torch.int64, torch.bool):
+    t = torch.empty(1024, 1024, dtype=dtype)
+    print(f"1024x1024 {dtype!s:15s}: {t.element_size()} B/element -> {nbytes(t) / MiB:.0f} MiB")
+assert nbytes(torch.empty(1024, 1024)) == 4 * MiB
+
+# %%
 # Memory statistics
 # -----------------
 # On an accelerator, PyTorch's caching allocator keeps memory it has freed so it can reuse it.
-# ``memory_allocated()`` counts what tensors currently use, ``memory_reserved()`` what the
-# allocator holds, and ``max_memory_allocated()`` the peak since the last reset. The CPU has no
-# such statistics, so on a CPU-only build of this page the cell says what a GPU run shows.
-MiB = 2**20
+# ``memory_allocated()`` counts what tensors currently use, ``max_memory_allocated()`` the peak
+# since the last reset, and ``memory_reserved()`` what the allocator holds. On the CPU, tensors
+# come from the operating system's allocator, which PyTorch does not track; what the CPU can
+# show is the process's *peak resident memory* (``ru_maxrss`` from the ``resource`` module on
+# Linux and macOS), which counts everything the process ever held at once, not only tensors.
+#
+# The cell creates two 64 MiB tensors on ``device``, compares the statistics with
+# ``element_size() * nelement()``, and frees them.
+import sys
+
+
+def peak_rss():
+    """This process's peak resident memory in bytes, or None where ``resource`` is missing."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
+
+
 if on_accelerator:
-    ones = torch.ones(8, 8, device=device)
-    ones @ ones  # warm-up: the matmul library allocates its workspace on first use
     torch.accelerator.empty_cache()
     torch.accelerator.reset_peak_memory_stats()
     base = torch.accelerator.memory_allocated()
+rss_before = peak_rss()
 
-    def used():
-        return f"{(torch.accelerator.memory_allocated() - base) / MiB:.1f} MiB"
+big = torch.ones(4096, 4096, device=device)  # 16.8 million float32 values
+doubled = big * 2  # another tensor of the same size
+alive = nbytes(big) + nbytes(doubled)
+print(f"two tensors on {device.type}: {alive / MiB:.0f} MiB by element_size() * nelement()")
 
-    big = torch.empty(1024, 1024, device=device)  # 4 MiB of float32
-    print(f"allocated after a 4 MiB tensor: {used()}")
-    temp = big @ big  # another 4 MiB
-    print(f"allocated after a matmul      : {used()}")
-    del temp, big
-    print(f"allocated after freeing both  : {used()}")
+if on_accelerator:
+    used = torch.accelerator.memory_allocated() - base
+    print(f"memory_allocated grew by     : {used / MiB:.0f} MiB")
+    assert abs(used - alive) < MiB
+    del big, doubled
+    freed = torch.accelerator.memory_allocated() - base
     peak = torch.accelerator.max_memory_allocated() - base
-    print(f"peak allocated                : {peak / MiB:.1f} MiB")
-    print(f"reserved by the caching allocator: {torch.accelerator.memory_reserved() / MiB:.1f} MiB")
+    print(f"after freeing both           : {freed / MiB:.0f} MiB")
+    print(f"peak (max_memory_allocated)  : {peak / MiB:.0f} MiB")
+    print(f"still reserved for reuse     : {torch.accelerator.memory_reserved() / MiB:.0f} MiB")
 else:
-    print("CPU only: no accelerator memory statistics.")
-    print("On a GPU this cell prints the memory held by tensors before and after freeing them,")
-    print("the peak, and what the caching allocator keeps reserved for reuse.")
+    del big, doubled
+    if rss_before is not None:
+        rise = peak_rss() - rss_before
+        print(f"peak resident memory rose by : {rise / MiB:.0f} MiB (and stays there once freed)")
+        assert rise > alive / 2
 
 # %%
 # Mixed precision: what ``torch.autocast`` changes
 # ------------------------------------------------
 # Inside ``torch.autocast``, operations that are fast and safe in low precision (matrix
 # multiplies, convolutions, linear layers) run in a 16-bit type, while the parameters stay in
-# float32. bfloat16 has float32's range, so it needs no extra care; it is the choice on CPUs
-# and recent GPUs. float16 has more precision but a small range, so small gradients can
-# underflow to zero; training in float16 on CUDA uses a ``GradScaler``. This page picks float16
-# on CUDA (to show the scaler) and bfloat16 everywhere else.
-amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-print(f"autocast dtype: {amp_dtype}")
-
-with torch.autocast(device_type=device.type, dtype=amp_dtype):
+# float32 and precision-sensitive operations such as the loss stay in float32. bfloat16 has
+# float32's range and fewer digits; it needs no extra care and is the usual choice on CPUs and
+# recent GPUs.
+with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
     hidden = model[0](xb)
     out = model(xb)
     loss = nn.functional.cross_entropy(out, yb)
@@ -152,51 +189,71 @@ print(f"largest difference from float32 logits: {diff:.4f}")
 assert 0 < diff < 0.1
 
 # %%
-# Mixed precision: a few training steps
-# -------------------------------------
-# The training step is unchanged apart from the ``autocast`` block around the forward pass
-# and the loss. The backward pass runs outside it and uses the dtypes recorded in the forward
-# pass. A ``GradScaler`` multiplies the loss before ``backward()`` and divides the gradients
-# before the optimiser step; with ``enabled=False`` (bfloat16 here) every call passes through.
+# float16's small range, and why it needs a scaler
+# ------------------------------------------------
+# float16 keeps more digits than bfloat16 but covers a much smaller range: values below about
+# 6e-8 cannot be stored and become zero (*underflow*). Gradients are often that small, and a
+# gradient that underflows is lost. A gradient *scaler* multiplies the loss by a large factor
+# (65536 to start with) before ``backward()``, so the gradients are computed in a range
+# float16 can hold, and divides them back in float32 before the optimiser uses them.
+tiny = 1e-8
+print(f"smallest float16 above zero: {2.0**-24:.2e}")
+print(f"1e-8 in float32 : {torch.tensor(tiny).item():.3e}")
+print(f"1e-8 in bfloat16: {torch.tensor(tiny, dtype=torch.bfloat16).item():.3e}")
+print(f"1e-8 in float16 : {torch.tensor(tiny, dtype=torch.float16).item():.3e}  (underflow)")
+assert torch.tensor(tiny, dtype=torch.float16) == 0
+assert torch.tensor(tiny, dtype=torch.bfloat16) != 0
+
+scaled = torch.tensor(tiny * 65536, dtype=torch.float16)  # what the scaler does
+print(f"1e-8 * 65536 in float16, divided back in float32: {scaled.float().item() / 65536:.3e}")
+assert scaled != 0
+
+# %%
+# Mixed precision: a few float16 training steps
+# ---------------------------------------------
+# The training step is unchanged apart from the ``autocast`` block around the forward pass and
+# the loss, and three ``scaler`` calls: ``scale(loss).backward()``, ``step(optimizer)`` (which
+# unscales the gradients and skips the step if any is inf or NaN) and ``update()`` (which
+# halves the scale after a skipped step and doubles it after 2000 good ones).
+# ``GradScaler(device.type)`` works on the CPU as well as on GPUs.
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).to(device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
-print(f"GradScaler enabled: {scaler.is_enabled()}")
+scaler = torch.amp.GradScaler(device.type)
+print(f"GradScaler on {device.type}: enabled {scaler.is_enabled()}, scale {scaler.get_scale():.0f}")
+assert scaler.is_enabled()
 
+losses = []
 for step, (xb, yb) in enumerate(loader):
     xb, yb = xb.to(device, non_blocking=pin), yb.to(device, non_blocking=pin)
-    with torch.autocast(device_type=device.type, dtype=amp_dtype):
-        loss = nn.functional.cross_entropy(model(xb), yb)
+    with torch.autocast(device_type=device.type, dtype=torch.float16):
+        logits = model(xb)
+        loss = nn.functional.cross_entropy(logits, yb)
     optimizer.zero_grad()
     scaler.scale(loss).backward()
     scaler.step(optimizer)
     scaler.update()
-    print(f"step {step}: loss {loss.item():.3f}, grad dtype {model[0].weight.grad.dtype}")
+    losses.append(loss.item())
+    print(
+        f"step {step}: loss {loss.item():.3f} | logits {logits.dtype} | "
+        f"grads {model[0].weight.grad.dtype} | scale {scaler.get_scale():.0f}"
+    )
+assert losses[-1] < losses[0]
 
 # %%
-# ``torch.compile``: compile time and steady-state time
-# -----------------------------------------------------
-# ``torch.compile`` traces the model and generates fused kernels (C++ on the CPU, Triton on
-# GPUs). The first call pays for the compilation; later calls reuse the kernels. Measure the
-# two separately, or compilation will swamp the speed-up.
+# CPU threads for tiny models
+# ---------------------------
+# PyTorch splits each CPU operation across ``torch.get_num_threads()`` threads (by default
+# one per core, or ``OMP_NUM_THREADS`` if that is set when Python starts). A large matrix
+# multiply gains from that. A tiny model's operations are so small that handing each one to
+# several threads can cost more than it saves, more so on a machine busy with other work.
 #
-# On the CPU, compiling needs a C++ compiler such as ``gcc``; if none is installed the first
-# call fails and the cell prints why, so the rest of the page still runs. Compiled kernels are
-# normally cached on disk so a second run starts faster; this page points the cache at a
-# temporary directory, so the compile time shown is a cold start.
-import logging
+# ``torch.set_num_threads(n)`` is **process-wide**: it changes every later CPU operation in
+# this process, not only the next cell. So this cell measures the same training step of a
+# tiny model (on the CPU, whatever ``device`` is) with one thread and with the default, then
+# puts the original value back.
 import os
-import shutil
-import tempfile
 import time
-
-# CUDA builds of PyTorch log a harmless "No CUDA runtime is found" line when they compile
-# on a machine without a GPU; keep it out of the page.
-logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-
-has_cxx = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
-print(f"C++ compiler (g++, c++ or clang++) on PATH: {has_cxx}")
 
 
 def sync():
@@ -204,25 +261,84 @@ def sync():
         torch.accelerator.synchronize()  # GPU work is asynchronous: wait before reading clocks
 
 
-def best_times(jobs, calls=20, repeats=7):
-    """Best seconds per call for each ``name: (fn, arg)`` in ``jobs``, after a warm-up call.
+def best_times(jobs, calls=1, repeats=5):
+    """Best seconds per call of each ``name: fn`` in ``jobs`` (``fn()`` timed ``calls`` times
+    in a row), after one warm-up call each.
 
     The repeats of the jobs are interleaved, so a busy machine slows them all alike, and the
     minimum over repeats is the measurement least disturbed by other processes.
     """
-    for fn, arg in jobs.values():
-        fn(arg)
+    for fn in jobs.values():
+        fn()
     best = dict.fromkeys(jobs, float("inf"))
     for _ in range(repeats):
-        for name, (fn, arg) in jobs.items():
+        for name, fn in jobs.items():
             sync()
             start = time.perf_counter()
             for _ in range(calls):
-                fn(arg)
+                fn()
             sync()
             best[name] = min(best[name], (time.perf_counter() - start) / calls)
     return best
 
+
+torch.manual_seed(0)
+tiny_model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+tiny_opt = torch.optim.SGD(tiny_model.parameters(), lr=0.1)
+STEPS = 50
+
+
+def steps_with(n_threads):
+    def run():
+        torch.set_num_threads(n_threads)
+        for i in range(STEPS):
+            batch = slice(64 * i % 1536, 64 * i % 1536 + 64)
+            loss = nn.functional.cross_entropy(tiny_model(X[batch]), y[batch])
+            tiny_opt.zero_grad()
+            loss.backward()
+            tiny_opt.step()
+
+    return run
+
+
+default_threads = torch.get_num_threads()
+counts = sorted({1, default_threads, os.cpu_count() or 1})
+try:
+    times = best_times({n: steps_with(n) for n in counts})
+finally:
+    torch.set_num_threads(default_threads)
+for n in counts:
+    note = " (the default here)" if n == default_threads else ""
+    print(f"[timing] {n:2d} thread(s): {times[n] / STEPS * 1e3:.3f} ms per step{note}")
+fastest = min(times, key=times.get)
+most = max(counts)
+print(f"[timing] {most} threads took {times[most] / times[1]:.2f}x the time of 1 thread")
+print(f"[timing] fastest for this tiny model on this machine: {fastest} thread(s)")
+print(f"threads restored to {torch.get_num_threads()}")
+assert torch.get_num_threads() == default_threads
+
+# %%
+# The numbers above are this machine at this moment; run the cell again and they move. If the
+# fastest count is 1, extra threads did not pay off for this tiny model here; if it is higher,
+# they did. Either way, measure on your own model before pinning a thread count, and set it
+# once at the start of your program (``torch.set_num_threads`` or ``OMP_NUM_THREADS``),
+# remembering that it applies to everything the process does.
+#
+# ``torch.compile``: compile time and steady-state time
+# -----------------------------------------------------
+# ``torch.compile`` traces the model and generates fused kernels (C++ on the CPU, Triton on
+# GPUs). The first call pays for the compilation; later calls reuse the kernels. Measure the
+# two separately, or compilation will swamp the speed-up. Inductor also caches compiled kernels
+# on disk, which can shorten the compile of a later run of the same code.
+#
+# On the CPU, compiling needs a C++ compiler such as ``gcc``; if none is installed the first
+# call fails and the cell prints why, so the rest of the page still runs. On a machine with the
+# CUDA toolkit but no usable GPU, the first compile logs a harmless line saying ``No CUDA
+# runtime is found``: torch found ``nvcc`` but no GPU, and compiles for the CPU.
+import shutil
+
+has_cxx = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
+print(f"C++ compiler (g++, c++ or clang++) on PATH: {has_cxx}")
 
 torch.manual_seed(0)
 net = nn.Sequential(
@@ -230,16 +346,9 @@ net = nn.Sequential(
 ).to(device)
 net.eval()
 xs = X[:512].to(device)
-
-# Inductor keeps its kernels in TORCHINDUCTOR_CACHE_DIR (Triton's GPU kernels under it, via
-# TRITON_CACHE_DIR); both are restored afterwards.
-cache_vars = ("TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR")
-saved_env = {name: os.environ.get(name) for name in cache_vars}
-with tempfile.TemporaryDirectory() as cache_dir, torch.no_grad():
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache_dir
-    os.environ.pop("TRITON_CACHE_DIR", None)  # default: a folder inside cache_dir
+with torch.no_grad():
+    compiled = torch.compile(net)
     try:
-        compiled = torch.compile(net)
         sync()
         start = time.perf_counter()
         out_compiled = compiled(xs)  # the first call compiles
@@ -251,7 +360,7 @@ with tempfile.TemporaryDirectory() as cache_dir, torch.no_grad():
     if compiled is not None:
         torch.testing.assert_close(out_compiled, net(xs), rtol=1e-4, atol=1e-4)
         print("compiled output matches eager output: True")
-        best = best_times({"eager": (net, xs), "compiled": (compiled, xs)})
+        best = best_times({"eager": lambda: net(xs), "compiled": lambda: compiled(xs)}, calls=20)
         eager_s, compiled_s = best["eager"], best["compiled"]
         print(f"[timing] compile (first call): {compile_s:.1f} s")
         print(f"[timing] eager    per call   : {eager_s * 1e3:.3f} ms")
@@ -260,11 +369,6 @@ with tempfile.TemporaryDirectory() as cache_dir, torch.no_grad():
         saved = eager_s - compiled_s
         repay = f"{compile_s / saved:.0f}" if saved > 0 else "never (not faster here)"
         print(f"[timing] calls to repay compile: {repay}")
-for name, value in saved_env.items():
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
 
 # %%
 # .. note::
@@ -276,38 +380,231 @@ for name, value in saved_env.items():
 #
 # CPU versus accelerator
 # ----------------------
-# With an accelerator, the same two workloads (a matrix multiply and a forward-and-backward
-# pass of an MLP) are timed on both devices. Small problems can run *faster* on the CPU,
-# because every GPU kernel launch and synchronisation has a fixed cost; the larger the
-# problem, the more that cost is amortised.
+# The same three workloads (a small and a large matrix multiply, and a forward-and-backward
+# pass of an MLP) are timed on the CPU, with its default thread count, and on the accelerator
+# if there is one. Small problems can run *faster* on the CPU, because every GPU kernel launch
+# and synchronisation has a fixed cost; the larger the problem, the more that cost is
+# amortised. On a CPU-only machine the table has the CPU column only.
 
 
 def workloads(d):
     """The same three workloads, with their inputs created on device ``d``."""
     torch.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(64, 256), nn.GELU(), nn.Linear(256, 10)).to(d)
+    small, large = torch.randn(256, 256, device=d), torch.randn(1024, 1024, device=d)
+    digits_on_d = X.to(d)
     return {
-        "matmul 256x256": (lambda a: a @ a, torch.randn(256, 256, device=d)),
-        "matmul 1024x1024": (lambda a: a @ a, torch.randn(1024, 1024, device=d)),
-        "MLP fwd+bwd, 1797 digits": (lambda a: mlp(a).sum().backward(), X.to(d)),
+        "matmul 256x256": lambda: small @ small,
+        "matmul 1024x1024": lambda: large @ large,
+        "MLP fwd+bwd, 1797 digits": lambda: mlp(digits_on_d).sum().backward(),
     }
 
 
-if on_accelerator:
-    jobs = {
-        (name, d.type): job
-        for d in [torch.device("cpu"), device]
-        for name, job in workloads(d).items()
-    }
-    times = best_times(jobs, calls=10, repeats=3)
-    print(f"[timing] {'workload':26s} {'cpu ms':>9s} {device.type + ' ms':>9s} {'cpu/acc':>8s}")
-    for name in dict.fromkeys(name for name, _ in times):
-        t_cpu, t_acc = times[name, "cpu"], times[name, device.type]
-        print(f"[timing] {name:26s} {t_cpu * 1e3:9.3f} {t_acc * 1e3:9.3f} {t_cpu / t_acc:7.1f}x")
-else:
-    print("No accelerator: the CPU-versus-accelerator table is skipped.")
-    print("On a GPU this cell times a small and a large matrix multiply and an MLP training")
-    print("step on both devices; the ratio column shows where the GPU starts to pay off.")
+devices = [torch.device("cpu"), device] if on_accelerator else [torch.device("cpu")]
+jobs = {(name, d.type): fn for d in devices for name, fn in workloads(d).items()}
+times = best_times(jobs, calls=5, repeats=3)
+header = "".join(f"{d.type + ' ms':>10s}" for d in devices)
+print(f"[timing] {'workload':26s}{header}" + (f"{'cpu/acc':>9s}" if on_accelerator else ""))
+for name in dict.fromkeys(name for name, _ in times):
+    row = "".join(f"{times[name, d.type] * 1e3:10.3f}" for d in devices)
+    ratio = f"{times[name, 'cpu'] / times[name, device.type]:8.1f}x" if on_accelerator else ""
+    print(f"[timing] {name:26s}{row}{ratio}")
+
+# %%
+# Exercises
+# ---------
+# Each exercise is one cell: edit the function and run the cell again; the checker prints
+# ``correct`` or what it expected and what it got. The reference solutions follow, folded.
+
+# %%
+# Exercise 1: move a model and a batch to a device
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# ``to_device(model, batch, device)`` receives a model and a batch ``(inputs, targets)`` and
+# returns ``(model, (inputs, targets))`` with everything on ``device``. Remember which of the
+# two moves in place and which returns a copy. ``check_to_device`` uses the ``meta`` device,
+# which every PyTorch build has (tensors with a shape and a dtype but no data), so it can tell
+# a moved tensor from one left behind on any machine.
+import torch
+from torch import nn
+
+
+def check_to_device(candidate) -> bool:
+    """Run ``candidate`` with the meta device; print 'correct' or what is wrong; return a bool."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+    batch = (torch.randn(16, 4), torch.randint(0, 2, (16,)))
+    target = torch.device("meta")
+    try:
+        result = candidate(model, batch, target)
+    except Exception as err:
+        print(f"not correct: raised {type(err).__name__}: {err}")
+        return False
+    if not (isinstance(result, tuple) and len(result) == 2 and len(result[1]) == 2):
+        print(f"not correct: expected (model, (inputs, targets)), got {result!r}")
+        return False
+    got_model, (inputs, targets) = result
+    tensors = {f"model.{n}": t for n, t in got_model.state_dict().items()}
+    tensors.update(inputs=inputs, targets=targets)
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor) or t.device != target:
+            where = t.device if isinstance(t, torch.Tensor) else type(t).__name__
+            print(f"not correct: expected {name} on {target}, got {where}")
+            return False
+    if inputs.shape != (16, 4) or targets.shape != (16,):
+        print(
+            f"not correct: expected shapes (16, 4) and (16,), got {inputs.shape}, {targets.shape}"
+        )
+        return False
+    print("correct")
+    return True
+
+
+def to_device(model, batch, device):
+    # Your code here: move the model and both tensors of the batch to device.
+    return None
+
+
+check_to_device(to_device)
+
+
+# %% tags=["solution"]
+# Reference solution: ``model.to`` moves in place (and returns the model); ``tensor.to``
+# returns a new tensor, so keep what it returns.
+def to_device(model, batch, device):
+    inputs, targets = batch
+    return model.to(device), (inputs.to(device), targets.to(device))
+
+
+assert check_to_device(to_device)
+
+# %%
+# Exercise 2: how many bytes a model takes
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# ``model_bytes(model)`` should return the memory, in bytes, that a model's parameters *and*
+# buffers (such as BatchNorm's running statistics) take, whatever their dtypes. The checker's
+# model mixes float32, float16 and an int64 buffer.
+import torch
+from torch import nn
+
+
+def check_model_bytes(candidate) -> bool:
+    """Run ``candidate`` on a fixed model; print 'correct' or what is wrong; return a bool."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.BatchNorm1d(32), nn.Linear(32, 10))
+    model[2].half()  # the last layer in float16
+    # 2080 float32 + 64 float32 + 2 x 32 float32 buffers + 1 int64 + 330 float16 values:
+    expected = 2080 * 4 + 64 * 4 + 64 * 4 + 8 + 330 * 2
+    try:
+        got = candidate(model)
+    except Exception as err:
+        print(f"not correct: raised {type(err).__name__}: {err}")
+        return False
+    if got != expected:
+        print(f"not correct: expected {expected} bytes, got {got!r}")
+        return False
+    print("correct")
+    return True
+
+
+def model_bytes(model):
+    # Your code here: sum element_size() * nelement() over parameters and buffers.
+    return None
+
+
+check_model_bytes(model_bytes)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def model_bytes(model):
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.element_size() * t.nelement() for t in tensors)
+
+
+assert check_model_bytes(model_bytes)
+
+# %%
+# Exercise 3: a mixed-precision training step
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# ``amp_step(model, inputs, targets, optimizer, scaler)`` should do one float16 training step:
+# the forward pass and the cross-entropy loss under ``torch.autocast`` (use
+# ``inputs.device.type`` as the device type), then backward, step and update through the
+# ``scaler``, and return the loss as a Python float. ``check_amp_step`` runs it on the CPU and
+# compares the result with a reference step.
+import torch
+from torch import nn
+
+
+def check_amp_step(candidate) -> bool:
+    """Run one step with ``candidate``; print 'correct' or what is wrong; return a bool."""
+    g = torch.Generator().manual_seed(0)
+    inputs, targets = torch.randn(64, 16, generator=g), torch.randint(0, 3, (64,), generator=g)
+
+    def fresh():
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 3))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=1)
+        return model, optimizer, scaler
+
+    model, optimizer, scaler = fresh()  # the reference step
+    with torch.autocast("cpu", dtype=torch.float16):
+        loss = nn.functional.cross_entropy(model(inputs), targets)
+    optimizer.zero_grad()
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    expected_loss, expected_params = loss.item(), [p.detach().clone() for p in model.parameters()]
+
+    model, optimizer, scaler = fresh()
+    dtypes = []
+    model[0].register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    try:
+        got = candidate(model, inputs, targets, optimizer, scaler)
+    except Exception as err:
+        print(f"not correct: raised {type(err).__name__}: {err}")
+        return False
+    if not dtypes or any(d != torch.float16 for d in dtypes):
+        print(f"not correct: expected the first layer to output torch.float16, got {dtypes}")
+        return False
+    if scaler.get_scale() != 2048.0:
+        print(
+            f"not correct: expected scaler.update() to double the scale to 2048, "
+            f"got {scaler.get_scale()}"
+        )
+        return False
+    worst = max((p - e).abs().max().item() for p, e in zip(model.parameters(), expected_params))
+    if worst > 1e-4:
+        print(f"not correct: parameters differ from the reference step by up to {worst:.2e}")
+        return False
+    if not isinstance(got, float) or abs(got - expected_loss) > 1e-4:
+        print(f"not correct: expected the loss {expected_loss:.4f} as a float, got {got!r}")
+        return False
+    print("correct")
+    return True
+
+
+def amp_step(model, inputs, targets, optimizer, scaler):
+    # Your code here: autocast forward and loss, then scale, step and update.
+    return None
+
+
+check_amp_step(amp_step)
+
+
+# %% tags=["solution"]
+# Reference solution: the same five lines as the training loop above.
+def amp_step(model, inputs, targets, optimizer, scaler):
+    with torch.autocast(device_type=inputs.device.type, dtype=torch.float16):
+        loss = nn.functional.cross_entropy(model(inputs), targets)
+    optimizer.zero_grad()
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item()
+
+
+assert check_amp_step(amp_step)
 
 # %%
 # Summary
@@ -315,10 +612,14 @@ else:
 # * ``torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")``
 #   gives device-agnostic code; move the model once and every batch with ``.to(device)``.
 # * ``pin_memory=True`` plus ``non_blocking=True`` overlaps host-to-device copies with compute.
-# * ``torch.accelerator.memory_allocated()`` and friends report what tensors and the caching
-#   allocator hold on the accelerator.
+# * A tensor takes ``element_size() * nelement()`` bytes; ``torch.accelerator.memory_allocated()``
+#   and friends report what tensors and the caching allocator hold on an accelerator, and the
+#   peak resident memory is what the CPU can show.
 # * ``torch.autocast`` runs matrix multiplies in bfloat16 or float16 while the weights stay
-#   float32; float16 training adds a ``torch.amp.GradScaler``.
+#   float32; float16 underflows below about 6e-8, so float16 training adds a
+#   ``torch.amp.GradScaler``, on GPUs and on the CPU alike.
+# * The best CPU thread count for a tiny model is measured, not assumed, and
+#   ``torch.set_num_threads`` applies to the whole process.
 # * ``torch.compile`` costs a one-off compilation; time it apart from the per-call speed.
 #
 # Where to go next
