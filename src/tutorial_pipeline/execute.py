@@ -55,12 +55,16 @@ print(_j.dumps({
 # ``__spec__`` names ``__main__`` so that processes started with the spawn method do not run
 # the whole notebook again (as they would re-run a script through ``__file__``): in a kernel,
 # as in Jupyter, code that child processes need lives in an importable module.
+# The logger line is build-machine noise: torch's C++-extension helper warns, the first time
+# torch.compile loads it, that the machine has a CUDA compiler (CUDA_HOME) but no GPU; a
+# reader's machine has either both or neither.
 _SETUP = """\
-import importlib.machinery as _m, sys as _s
+import importlib.machinery as _m, logging as _l, sys as _s
 __file__ = {file!r}
 __spec__ = _m.ModuleSpec("__main__", None)
 _s.path.insert(0, {folder!r})
-del _m, _s"""
+_l.getLogger("torch.utils.cpp_extension").setLevel(_l.ERROR)
+del _m, _l, _s"""
 
 #: Seconds a new kernel has to answer before the build gives up on it.
 KERNEL_STARTUP_TIMEOUT = 30
@@ -169,9 +173,11 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def _wrote_beside(before: dict, after: dict) -> list[str]:
-    """Files that appeared while the tutorial ran (edits to existing files are an author's
-    work in progress, not the tutorial's output)."""
-    return sorted(set(after) - set(before))
+    """Files that appeared while the tutorial ran. Edits to existing files, and new tutorial
+    scripts, are an author's work in progress (``mkdocs serve`` runs while they write), not
+    the tutorial's output."""
+    authored = re.compile(r"(?:.*/)?[^_/][^/]*\.py")
+    return sorted(name for name in set(after) - set(before) if not authored.fullmatch(name))
 
 
 class Stop:
