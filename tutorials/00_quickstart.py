@@ -226,9 +226,12 @@ def accuracy(logits, labels):
 
 check_accuracy(accuracy)
 
+
 # %% tags=["solution"]
 # Reference solution.
 def accuracy(logits, labels):
+    # argmax over dim=1 (the classes) gives one prediction per row; comparing with the labels
+    # gives booleans, whose mean as floats is the fraction right. .sum() would count them.
     return (logits.argmax(dim=1) == labels).float().mean().item()
 
 
@@ -295,6 +298,7 @@ def train_step(model, optimizer, loss_fn, x, y):
 
 check_train_step(train_step)
 
+
 # %% tags=["solution"]
 # Reference solution.
 def train_step(model, optimizer, loss_fn, x, y):
@@ -357,6 +361,7 @@ def predict_digits(model, images):
 
 
 check_predict_digits(predict_digits)
+
 
 # %% tags=["solution"]
 # Reference solution.
