@@ -280,6 +280,17 @@ assert torch.allclose(weights.sum(dim=-1), torch.ones(1, device=device))
 print("the weights of each query sum to 1: True")
 print("weight on the padded keys of sequence 2:", weights[1, :, :, 4:].abs().max().item())
 
+# Why divide by sqrt(d): with random queries and keys of size d = 256, raw dot products have a
+# standard deviation near sqrt(256) = 16, and a softmax over such scores puts most of the
+# weight on a single key. Scaled, the scores have a standard deviation near 1.
+q_big, k_big = torch.randn(2, 64, 256, generator=gen)
+raw = q_big @ k_big.T
+print(f"d=256: score std {raw.std():.1f} unscaled, {(raw / 16).std():.2f} scaled;", end=" ")
+top_raw = raw.softmax(-1).amax(-1).mean()
+top_scaled = (raw / 16).softmax(-1).amax(-1).mean()
+print(f"mean largest softmax weight {top_raw:.2f} unscaled, {top_scaled:.2f} scaled")
+assert raw.std() > 10 and 0.8 < (raw / 16).std() < 1.2 and top_raw > 0.8 > 3 * top_scaled
+
 # %%
 # Multi-head attention, checked against ``nn.MultiheadAttention``
 # ---------------------------------------------------------------
