@@ -15,7 +15,7 @@ was never interrupted.
 * how ``map_location`` loads tensors onto another device
 * how to save atomically, so a crash never leaves a half-written checkpoint behind
 * what a full training checkpoint contains (model, optimizer, scheduler, epoch, RNG states), how
-  to resume from it bit for bit, and how to keep the best model by validation score
+  to resume from it bit for bit, and how to keep the best model by validation loss
 
 **Prerequisites**
 
@@ -31,8 +31,7 @@ All files are written to a temporary directory that is removed at the end.
 # Setup: data, model and a scratch directory
 # ------------------------------------------
 # The model contains ``Dropout``, so training draws random numbers at every step; that makes the
-# random-number state part of what a checkpoint must capture. The model is tiny, so one CPU
-# thread is faster than several (remove ``torch.set_num_threads(1)`` for real models).
+# random-number state part of what a checkpoint must capture.
 import tempfile
 from pathlib import Path
 
@@ -42,7 +41,6 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset, random_split
 
 torch.manual_seed(0)
-torch.set_num_threads(1)
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 
 digits = load_digits()
@@ -218,7 +216,9 @@ print("files in the directory:", sorted(p.name for p in workdir.iterdir()))
 #   epoch number, so the order of epoch ``e`` depends on nothing else (the alternative is to
 #   save the loader's generator state).
 #
-# We also keep the best model so far by validation accuracy, in its own file.
+# We also keep the best model so far in its own file, judged by the validation loss as in
+# `Training <../05_training/>`_: with a few hundred validation images, accuracy moves in coarse
+# steps and ties often, while the loss changes smoothly.
 
 
 def rng_states():
@@ -243,15 +243,18 @@ def build(seed):
 
 
 @torch.no_grad()
-def val_accuracy(model):
+def validate(model):
+    """Mean loss and accuracy on the validation set."""
     model.eval()
-    correct = sum(
-        (model(xb.to(device)).argmax(1) == yb.to(device)).sum().item() for xb, yb in val_loader
-    )
-    return correct / len(val_ds)
+    total_loss, correct = 0.0, 0
+    for xb, yb in val_loader:
+        logits = model(xb.to(device))
+        total_loss += nn.functional.cross_entropy(logits, yb.to(device), reduction="sum").item()
+        correct += (logits.argmax(1) == yb.to(device)).sum().item()
+    return total_loss / len(val_ds), correct / len(val_ds)
 
 
-def train(model, optimizer, scheduler, start_epoch, end_epoch, ckpt_dir, best_acc=0.0):
+def train(model, optimizer, scheduler, start_epoch, end_epoch, ckpt_dir, best_loss=float("inf")):
     for epoch in range(start_epoch, end_epoch):
         loader = DataLoader(
             train_ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(epoch)
@@ -264,10 +267,10 @@ def train(model, optimizer, scheduler, start_epoch, end_epoch, ckpt_dir, best_ac
             optimizer.step()
         scheduler.step()
 
-        acc = val_accuracy(model)
-        is_best = acc > best_acc
+        val_loss, val_acc = validate(model)
+        is_best = val_loss < best_loss
         if is_best:
-            best_acc = acc
+            best_loss = val_loss
             atomic_save(model.state_dict(), ckpt_dir / "best.pt")
         checkpoint = {
             "epoch": epoch + 1,  # the next epoch to run
@@ -275,12 +278,13 @@ def train(model, optimizer, scheduler, start_epoch, end_epoch, ckpt_dir, best_ac
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "rng": rng_states(),
-            "best_val_acc": best_acc,
+            "best_val_loss": best_loss,
         }
         atomic_save(checkpoint, ckpt_dir / "last.pt")
         note = " (best so far)" if is_best else ""
-        print(f"  epoch {epoch}: val acc {acc:.4f}{note}, next lr {scheduler.get_last_lr()[0]:g}")
-    return best_acc
+        lr = scheduler.get_last_lr()[0]
+        print(f"  epoch {epoch}: val loss {val_loss:.4f}, acc {val_acc:.4f}{note}, next lr {lr:g}")
+    return best_loss
 
 
 # %%
@@ -322,7 +326,7 @@ best_b = train(
     checkpoint["epoch"],
     n_epochs,
     dir_b,
-    checkpoint["best_val_acc"],
+    checkpoint["best_val_loss"],
 )
 
 # %%
@@ -355,7 +359,7 @@ train(
     checkpoint["epoch"],
     n_epochs,
     dir_c,
-    checkpoint["best_val_acc"],
+    checkpoint["best_val_loss"],
 )
 same = all(torch.equal(a, c) for a, c in zip(model_a.parameters(), model_c.parameters()))
 drift = max((a - c).abs().max().item() for a, c in zip(model_a.parameters(), model_c.parameters()))
@@ -364,19 +368,236 @@ print(f"without the RNG state: identical weights? {same} (largest difference {dr
 # %%
 # Keeping the best model
 # ----------------------
-# ``last.pt`` is for resuming; ``best.pt`` holds the weights with the highest validation
-# accuracy seen so far, which is usually the model you deploy. Because it is a plain
-# ``state_dict``, loading it needs only the model class.
+# ``last.pt`` is for resuming; ``best.pt`` holds the weights with the lowest validation loss
+# seen so far, which is usually the model you deploy. Because it is a plain ``state_dict``,
+# loading it needs only the model class. A run this short may still be improving at its last
+# epoch, and then the best weights *are* the last ones; in a longer run that starts to overfit
+# the two files part ways. The output says which happened here.
 best_model = make_model().to(device)
 best_model.load_state_dict(torch.load(dir_a / "best.pt", map_location=device, weights_only=True))
-assert val_accuracy(best_model) == best_a
-print(f"best.pt reproduces the best validation accuracy: {val_accuracy(best_model):.4f}")
+reloaded_loss, reloaded_acc = validate(best_model)
+assert abs(reloaded_loss - best_a) < 1e-6
+print(f"best.pt reproduces the best validation loss: {reloaded_loss:.4f} (acc {reloaded_acc:.4f})")
+last_weights = torch.load(dir_a / "last.pt", map_location=device, weights_only=True)["model"]
+best_is_last = all(torch.equal(last_weights[k], v) for k, v in best_model.state_dict().items())
+print(f"best.pt holds the last epoch's weights: {best_is_last}")
 print("files of run A:", sorted(p.name for p in dir_a.iterdir()))
 
 # %%
 # Clean up the temporary directory:
 tmp.cleanup()
 print("temporary directory removed:", not workdir.exists())
+
+# %%
+# Exercises
+# ---------
+# Each exercise gives you a starter to edit and a checker to call: the checker runs your code on
+# fixed inputs and prints ``correct`` or what is wrong. The reference solution follows each
+# exercise, folded away; try first, then compare. Every exercise cell imports what it needs, so
+# it also runs on its own in a fresh notebook.
+
+# %%
+# Exercise 1: a checkpoint that resumes exactly
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``my_save_checkpoint(path, model, optimizer, scheduler, epoch)`` and
+# ``my_load_checkpoint(path, model, optimizer, scheduler)``, which restores everything into the
+# given (freshly built) objects and returns the epoch to continue from. The checker trains a
+# small model with dropout for 4 epochs, and again for 2 epochs, saves, scrambles the random
+# state, loads into new objects and trains the last 2 epochs: the weights must match exactly.
+# The file must load with ``weights_only=True``. Edit both functions and run the cell again:
+# ``check_resume`` prints ``correct`` or what is wrong.
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+def check_resume(save_fn, load_fn) -> bool:
+    """Interrupt a run with ``save_fn``, resume with ``load_fn``; compare with no interruption."""
+
+    def build(seed):
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        return model, optimizer, scheduler
+
+    def train(model, optimizer, scheduler, start, end):
+        for epoch in range(start, end):
+            gen = torch.Generator().manual_seed(epoch)  # the data order depends on the epoch only
+            x, y = torch.randn(32, 6, generator=gen), torch.randint(0, 3, (32,), generator=gen)
+            model.train()
+            for xb, yb in zip(x.split(8), y.split(8)):
+                loss = nn.functional.cross_entropy(model(xb), yb)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            scheduler.step()
+
+    with torch.random.fork_rng(), tempfile.TemporaryDirectory() as tmp:
+        expected, optimizer, scheduler = build(seed=0)
+        train(expected, optimizer, scheduler, 0, 4)  # the uninterrupted run
+
+        model, optimizer, scheduler = build(seed=0)
+        train(model, optimizer, scheduler, 0, 2)
+        path = Path(tmp) / "last.pt"
+        try:
+            save_fn(path, model, optimizer, scheduler, 2)
+            torch.load(path, weights_only=True)
+        except Exception as exc:
+            print(
+                "not correct: saving, then torch.load(weights_only=True) raised "
+                f"{type(exc).__name__}: {str(exc).split('. ')[0]}"
+            )
+            return False
+        del model, optimizer, scheduler  # the "crash"
+        torch.manual_seed(12345)  # a new process starts from another random state
+        model, optimizer, scheduler = build(seed=1)  # and from other weights
+        try:
+            epoch = load_fn(path, model, optimizer, scheduler)
+        except Exception as exc:
+            print(f"not correct: loading raised {type(exc).__name__}: {exc}")
+            return False
+        if epoch != 2:
+            print(f"not correct: expected the epoch to resume from, 2, got {epoch!r}")
+            return False
+        train(model, optimizer, scheduler, epoch, 4)
+
+    pairs = zip(expected.parameters(), model.parameters())
+    diff = max((a - b).abs().max().item() for a, b in pairs)
+    if diff > 0:
+        print(
+            "not correct: expected the resumed weights to equal the uninterrupted run's, got a "
+            f"largest difference of {diff:.2e} (optimizer? scheduler? random state?)"
+        )
+        return False
+    print("correct")
+    return True
+
+
+def my_save_checkpoint(path, model, optimizer, scheduler, epoch):
+    # Your code here: one dict with everything the rest of the run depends on.
+    torch.save({"model": model.state_dict()}, path)
+
+
+def my_load_checkpoint(path, model, optimizer, scheduler):
+    # Your code here: restore everything, then return the epoch to continue from.
+    checkpoint = torch.load(path, weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    return None
+
+
+check_resume(my_save_checkpoint, my_load_checkpoint)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def my_save_checkpoint(path, model, optimizer, scheduler, epoch):
+    # The CPU random state decides the dropout masks of the remaining epochs. (On an
+    # accelerator, save its generator's state as well, as rng_states above does.)
+    checkpoint = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "epoch": epoch,
+        "torch_rng": torch.get_rng_state(),
+    }
+    torch.save(checkpoint, path)
+
+
+def my_load_checkpoint(path, model, optimizer, scheduler):
+    checkpoint = torch.load(path, weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    torch.set_rng_state(checkpoint["torch_rng"])
+    return checkpoint["epoch"]
+
+
+assert check_resume(my_save_checkpoint, my_load_checkpoint)
+
+# %%
+# Exercise 2: an atomic save
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``my_atomic_save(obj, path)`` without looking back at ``atomic_save``: after it returns,
+# ``path`` holds ``obj``; if saving fails, the error propagates, ``path`` still holds the
+# previous file and no temporary file is left behind. Edit it and run the cell again:
+# ``check_atomic_save`` prints ``correct`` or what is wrong.
+import tempfile
+from pathlib import Path
+
+import torch
+
+
+def check_atomic_save(candidate) -> bool:
+    """Save, then make a save fail; the old file must survive, and nothing else may remain."""
+    old, new = {"w": torch.arange(3.0)}, {"w": torch.ones(3)}
+    unpicklable = {"w": torch.zeros(3), "oops": (i for i in range(3))}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "last.pt"
+        try:
+            candidate(old, path)
+            candidate(new, path)
+            saved = torch.load(path, weights_only=True)
+        except Exception as exc:
+            print(f"not correct: saving a plain dict raised {type(exc).__name__}: {exc}")
+            return False
+        if not torch.equal(saved["w"], new["w"]):
+            print(f"not correct: expected {new} in the file, got {saved}")
+            return False
+        try:
+            candidate(unpicklable, path)
+        except Exception:
+            pass  # expected: a generator cannot be pickled
+        else:
+            print("not correct: expected the failed save to raise, but it returned normally")
+            return False
+        try:
+            survivor = torch.load(path, weights_only=True)
+        except Exception as exc:
+            reason = str(exc).split(". ")[0]
+            print(
+                "not correct: after a failed save, expected the previous file to load; "
+                f"got {type(exc).__name__}: {reason}"
+            )
+            return False
+        if not torch.equal(survivor["w"], new["w"]):
+            print(f"not correct: after a failed save, expected {new}, got {survivor}")
+            return False
+        files = sorted(p.name for p in Path(tmp).iterdir())
+        if files != ["last.pt"]:
+            print(f"not correct: expected only ['last.pt'] in the directory, got {files}")
+            return False
+    print("correct")
+    return True
+
+
+def my_atomic_save(obj, path):
+    # Your code here: write a temporary file next to ``path``, then replace ``path`` with it.
+    torch.save(obj, path)
+
+
+check_atomic_save(my_atomic_save)
+
+
+# %% tags=["solution"]
+# Reference solution.
+def my_atomic_save(obj, path):
+    # The temporary file lives in the same directory (replacing a file is atomic only within
+    # one file system) and is removed if anything goes wrong.
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with open(fd, "wb") as f:
+            torch.save(obj, f)
+        Path(tmp_name).replace(path)  # calls os.replace
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+assert check_atomic_save(my_atomic_save)
 
 # %%
 # Summary
@@ -388,7 +609,7 @@ print("temporary directory removed:", not workdir.exists())
 # * Write checkpoints atomically: a temporary file in the same directory, then ``os.replace``.
 # * A resumable checkpoint holds model, optimizer, scheduler, epoch and RNG states, and the data
 #   order must be reproducible too; then a resumed run matches an uninterrupted one exactly.
-# * Keep the best weights by validation score in a separate file.
+# * Keep the best weights by validation loss in a separate file.
 #
 # Where to go next
 # ----------------
