@@ -1,11 +1,16 @@
-// MathJax 3, served by this site (assets/mathjax/), typesets two kinds of math:
-// pymdownx.arithmatex output in the posts (\( \) and \[ \]) and $...$ in the tutorials'
-// Markdown cells. Code and outputs are <pre>/<code>, which MathJax always skips.
+// MathJax 3, served by this site (assets/mathjax/) and loaded only on pages with math
+// (docs/overrides/main.html). It typesets the arithmatex spans, \( \) and \[ \], that
+// pymdownx.arithmatex writes in the posts and the build writes for the tutorials' TeX;
+// everything else on the page is left alone.
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"], ["$", "$"]],
-    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
+    inlineMath: [["\\(", "\\)"]],
+    displayMath: [["\\[", "\\]"]],
     processEscapes: true,
     processEnvironments: true,
+  },
+  options: {
+    ignoreHtmlClass: ".*|",
+    processHtmlClass: "arithmatex",
   },
 };

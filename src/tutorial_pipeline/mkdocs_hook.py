@@ -1,12 +1,17 @@
 """MkDocs hook (named in ``mkdocs.yml``): tutorials are executed as part of ``mkdocs build``.
 
-* ``on_config``: lists ``tutorials/*.py`` into the "Tutorials" section of the nav.
+* ``on_config``: keeps mkdocs-jupyter's rendering cache beside the tutorial cache.
 * ``on_files``: brings every tutorial's executed notebook up to date (cached, in parallel)
-  and adds it as ``tutorials/<name>.ipynb`` for mkdocs-jupyter to render; adds the build
-  report page and the vendored MathJax. A failing tutorial aborts the build, naming its
-  file, line and exception.
-* ``on_page_content``: slims each tutorial page (see `tutorial_pipeline.html`), writes its
-  figures and downloads next to it, and heads it with its run time and download links.
+  and adds it as ``tutorials/<name>.ipynb`` for mkdocs-jupyter to render; adds the gallery
+  (``tutorials/index.md``) with its thumbnails, the build report and the vendored MathJax;
+  fits the nav, which is the learning path, to the pages that exist. A failing tutorial
+  aborts the build, naming its file, line and exception.
+* ``on_page_markdown``: writes the learning path (the nav) into the home page.
+* ``on_page_content``: rebuilds each tutorial page (see `tutorial_pipeline.html`), writes its
+  figures and downloads next to it, and puts the run box at its top and the downloads at
+  its bottom; marks every page that has math, so that only those load MathJax.
+* ``on_page_context``: a tutorial's edit link and "last updated" date are its script's.
+* ``on_post_build``: TeX in the search index becomes plain text.
 
 Settings come from the environment: ``TUTORIAL_CACHE_DIR`` (default ``.cache/tutorials``),
 ``TUTORIAL_CELL_TIMEOUT`` (seconds, default 120) and ``TUTORIAL_JOBS`` (default: one per core).
@@ -16,48 +21,48 @@ from __future__ import annotations
 
 import html as html_escape
 import importlib.util
+import json
+import logging
 import os
+import re
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
-from mkdocs.utils import get_relative_url
 
 from tutorial_pipeline.cache import reported_versions
-from tutorial_pipeline.html import slim_notebook_html
+from tutorial_pipeline.gallery import Section, Tutorial, describe, render_gallery, thumbnail
+from tutorial_pipeline.html import render_notebook_html
 from tutorial_pipeline.pipeline import (
     DEFAULT_TIMEOUT,
     TutorialBuildError,
-    TutorialResult,
     build_tutorials,
     discover,
 )
 from tutorial_pipeline.report import render_report
 
-TUTORIALS_SECTION = "Tutorials"
+GALLERY_URI = "tutorials/index.md"
 REPORT_URI = "tutorials/report.md"
+#: Where the home page shows the learning path.
+PATH_MARKER = "<!-- learning-path -->"
 
-_state: dict = {"results": {}}
+log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
+_state: dict = {"tutorials": {}, "nav": []}
 
 
 def _root(config) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
-def _tutorial_scripts(config) -> list[Path]:
-    return discover(_root(config) / "tutorials")
+def _cache_dir(config) -> Path:
+    return Path(os.environ.get("TUTORIAL_CACHE_DIR") or _root(config) / ".cache/tutorials")
 
 
 def on_config(config):
-    uris = [f"tutorials/{script.stem}.ipynb" for script in _tutorial_scripts(config)]
-    for entry in config.nav or []:
-        if isinstance(entry, dict) and TUTORIALS_SECTION in entry:
-            section = entry[TUTORIALS_SECTION] or []
-            entry[TUTORIALS_SECTION] = uris + [item for item in section if item not in uris]
-            break
-    else:
-        raise PluginError(f"mkdocs.yml: the nav needs a '{TUTORIALS_SECTION}' section")
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is not None:  # its rendered pages, beside the notebooks they come from
+        jupyter.config["cache_dir"] = str(_cache_dir(config).resolve() / "html")
     return config
 
 
@@ -76,27 +81,37 @@ def _mathjax_files(config) -> list[File]:
 
 @event_priority(100)  # before mkdocs-jupyter wraps the notebooks it finds
 def on_files(files: Files, config) -> Files:
-    cache_dir = Path(os.environ.get("TUTORIAL_CACHE_DIR") or _root(config) / ".cache/tutorials")
+    cache_dir = _cache_dir(config).resolve()
     timeout = float(os.environ.get("TUTORIAL_CELL_TIMEOUT") or DEFAULT_TIMEOUT)
     jobs = int(os.environ.get("TUTORIAL_JOBS") or 0) or None
     try:
         results = build_tutorials(
-            _tutorial_scripts(config), cache_dir=cache_dir.resolve(), timeout=timeout, jobs=jobs
+            discover(_root(config) / "tutorials"), cache_dir=cache_dir, timeout=timeout, jobs=jobs
         )
     except TutorialBuildError as exc:
         raise PluginError(str(exc)) from None
-    _state["results"] = {f"tutorials/{r.stem}.ipynb": r for r in results}
+    tutorials = [describe(result) for result in results]
+    _state["tutorials"] = {f"tutorials/{t.stem}.ipynb": t for t in tutorials}
     # Real files under a source folder of their own (not File.generated): mkdocs-jupyter
     # wraps each notebook's File and reads it through the path it derives from src_dir.
-    pages = cache_dir.resolve() / "pages"
-    for uri, result in _state["results"].items():
-        _sync(result.notebook_path, pages / uri)
+    pages = cache_dir / "pages"
+    for uri, tutorial in _state["tutorials"].items():
+        _sync(tutorial.result.notebook_path, pages / uri)
         files.append(File(uri, str(pages), config.site_dir, config.use_directory_urls))
-    files.append(
-        File.generated(config, REPORT_URI, content=render_report(results, reported_versions()))
-    )
+        if tutorial.figure is not None:
+            uri = f"tutorials/thumbnails/{tutorial.stem}.png"
+            files.append(File.generated(config, uri, content=_thumbnail(cache_dir, tutorial)))
+    gallery = render_gallery([Section(None, "", tutorials)])
+    files.append(File.generated(config, GALLERY_URI, content=gallery))
+    report = render_report(tutorials, reported_versions())
+    files.append(File.generated(config, REPORT_URI, content=report))
     for file in _mathjax_files(config):
         files.append(file)
+    # (mkdocs-jupyter makes the notebooks documentation pages only after this event.)
+    pages_available = {file.src_uri for file in files.documentation_pages()}
+    pages_available |= set(_state["tutorials"])
+    config.nav = _fit_nav(config.nav or [], pages_available, list(_state["tutorials"]))
+    _state["nav"] = config.nav
     return files
 
 
@@ -108,48 +123,216 @@ def _sync(source: Path, target: Path) -> None:
         target.write_bytes(data)
 
 
-def _write_beside(page, name: str, data: bytes) -> None:
-    """Write a file next to ``page``'s HTML (figures and downloads)."""
-    target = Path(page.file.abs_dest_path).parent / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+def _thumbnail(cache_dir: Path, tutorial: Tutorial) -> bytes:
+    """The tutorial's gallery thumbnail, scaled once per executed notebook and kept."""
+    path = cache_dir / "thumbnails" / f"{Path(tutorial.result.notebook_path).stem}.png"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(thumbnail(tutorial.figure))
+    return path.read_bytes()
 
 
-def _header(result: TutorialResult) -> str:
-    record = result.record
-    device = record.device or "cpu"
-    stem = html_escape.escape(result.stem)
+# -- The learning path -------------------------------------------------------------------------
+
+
+def _entry(item) -> tuple[str | None, object]:
+    if isinstance(item, dict):
+        ((title, value),) = item.items()
+        return title, value
+    return None, item
+
+
+def _fit_nav(nav: list, available: set[str], tutorials: list[str]) -> list:
+    """The nav with the pages that do not exist (yet) left out, and every tutorial that it
+    does not place added in a "More tutorials" section before the gallery's section."""
+
+    def fit(items: list) -> list:
+        kept = []
+        for item in items:
+            title, value = _entry(item)
+            if isinstance(value, list):
+                if children := fit(value):
+                    kept.append({title: children})
+            elif value in available or "://" in str(value):
+                kept.append(item)
+            else:
+                log.info("The nav names %s, which does not exist (yet): left out", value)
+        return kept
+
+    def named(items: list) -> set[str]:
+        found = set()
+        for item in items:
+            _, value = _entry(item)
+            found |= named(value) if isinstance(value, list) else {value}
+        return found
+
+    nav = fit(nav)
+    unplaced = [uri for uri in tutorials if uri not in named(nav)]
+    if unplaced:
+        log.info("Tutorials not on the learning path (mkdocs.yml nav): %s", ", ".join(unplaced))
+        at = next(
+            (i for i, item in enumerate(nav) if GALLERY_URI in named([item])), len(nav)
+        )
+        nav.insert(at, {"More tutorials": unplaced})
+    return nav
+
+
+def _learning_path(nav: list) -> str:
+    """The nav's sections as a table: posts to read, then tutorials to work through."""
+    rows = ["| Step | Read | Then do |", "| --- | --- | --- |"]
+    for item in nav:
+        section, pages = _entry(item)
+        if not isinstance(pages, list):
+            continue
+        read, do = [], []
+        for page in pages:
+            title, uri = _entry(page)
+            tutorial = _state["tutorials"].get(uri)
+            if tutorial is not None:
+                do.append(f"[{title or tutorial.title}]({uri})")
+            elif str(uri).startswith("posts/"):
+                read.append(f"[{title or Path(uri).stem}]({uri})")
+        if read or do:
+            rows.append(f"| {section} | {', '.join(read)} | {', '.join(do)} |")
+    return "\n".join(rows)
+
+
+def on_page_markdown(markdown: str, page, config, files):
+    if PATH_MARKER in markdown:
+        return markdown.replace(PATH_MARKER, _learning_path(_state["nav"]))
+    return markdown
+
+
+# -- Tutorial pages --------------------------------------------------------------------------
+
+
+def _colab_url(config, stem: str) -> str | None:
+    """Colab's GitHub form, for the executed notebook on the branch the site is published to."""
+    match = re.match(r"https://github\.com/([^/]+/[^/]+?)/?$", config.repo_url or "")
+    branch = (config.extra or {}).get("notebooks_branch")
+    if not match or not branch:
+        return None
     return (
-        '<div class="tutorial-meta admonition abstract">'
+        f"https://colab.research.google.com/github/{match.group(1)}/blob/{branch}"
+        f"/tutorials/{stem}/{stem}.ipynb"
+    )
+
+
+def _run_box(tutorial: Tutorial, colab: str | None) -> str:
+    record = tutorial.result.record
+    stem = html_escape.escape(tutorial.stem)
+    colab_link = f', or <a href="{colab}">open it in Colab</a>' if colab else ""
+    return (
+        '<div class="admonition abstract tutorial-meta" data-search-exclude>'
         '<p class="admonition-title">Run it yourself</p>'
         f'<p>Download <a href="{stem}.py" download>{stem}.py</a> (run it with '
         f"<code>python {stem}.py</code>) or the executed notebook "
-        f'<a href="{stem}.ipynb" download>{stem}.ipynb</a>. '
+        f'<a href="{stem}.ipynb" download>{stem}.ipynb</a>{colab_link}. '
         "Every output below comes from executing this script for the site's build (it runs "
         "again whenever the script or an installed package changes): the page ran in "
-        f"{record.seconds:.1f} s on {device.upper()} with a peak memory of "
+        f"{record.seconds:.1f} s on {(record.device or 'cpu').upper()} with a peak memory of "
         f"{record.peak_memory / 2**20:.0f} MB.</p></div>\n"
     )
 
 
+def _downloads(tutorial: Tutorial, colab: str | None) -> str:
+    stem = html_escape.escape(tutorial.stem)
+    links = [
+        f'<a class="md-button" href="{stem}.py" download>Download {stem}.py</a>',
+        f'<a class="md-button" href="{stem}.ipynb" download>Download {stem}.ipynb</a>',
+    ]
+    if colab:
+        links.append(f'<a class="md-button" href="{colab}">Open in Colab</a>')
+    return f'\n<p class="tutorial-downloads" data-search-exclude>{" ".join(links)}</p>\n'
+
+
+def _write_beside(page, name: str, data: bytes) -> None:
+    """Write a file next to ``page``'s HTML (figures and downloads)."""
+    target = Path(page.file.abs_dest_path).parent / name
+    if not target.is_file() or target.read_bytes() != data:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
 def on_page_content(html: str, page, config, files):
-    result: TutorialResult | None = _state["results"].get(page.file.src_uri)
-    if result is None:
-        return html
-    slim = slim_notebook_html(html, page_name=result.stem)
-    root = get_relative_url(".", page.url).rstrip("/") + "/"
-    site = Path(config.site_dir)
-    for name, text in slim.shared.items():
-        target = site / name
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-    for name, data in slim.figures.items():
-        _write_beside(page, name, data)
-    _write_beside(page, f"{result.stem}.py", result.script.read_bytes())
-    _write_beside(page, f"{result.stem}.ipynb", result.notebook_path.read_bytes())
-    body = slim.html.replace("{{root}}", root)
-    # Right under the title, which is the notebook's first heading.
-    if "</h1>" in body:
-        return body.replace("</h1>", "</h1>\n" + _header(result), 1)
-    return _header(result) + body
+    tutorial: Tutorial | None = _state["tutorials"].get(page.file.src_uri)
+    if tutorial is not None:
+        rendered = render_notebook_html(html, page_name=tutorial.stem)
+        for name, data in rendered.figures.items():
+            _write_beside(page, name, data)
+        _write_beside(page, f"{tutorial.stem}.py", tutorial.result.script.read_bytes())
+        _write_beside(page, f"{tutorial.stem}.ipynb", tutorial.result.notebook_path.read_bytes())
+        colab = _colab_url(config, tutorial.stem)
+        html = rendered.html
+        # The run box right under the title (the notebook's first heading), downloads last.
+        if "</h1>" in html:
+            html = html.replace("</h1>", "</h1>\n" + _run_box(tutorial, colab), 1)
+        else:
+            html = _run_box(tutorial, colab) + html
+        html += _downloads(tutorial, colab)
+    # Only pages with math load MathJax (docs/overrides/main.html reads this).
+    page.meta["math"] = 'class="arithmatex"' in html
+    return html
+
+
+def on_page_context(context, page, config, nav):
+    tutorial: Tutorial | None = _state["tutorials"].get(page.file.src_uri)
+    if getattr(page.file, "generated_by", None):
+        page.edit_url = None  # the gallery and the report are written by the build
+    elif tutorial is not None:
+        script = tutorial.result.script.relative_to(_root(config)).as_posix()
+        if page.edit_url:  # .../edit/main/docs/tutorials/x.ipynb -> .../edit/main/tutorials/x.py
+            docs = Path(config.docs_dir).name + "/" + page.file.src_uri
+            page.edit_url = page.edit_url.removesuffix(docs) + script
+        if date := _revision_date(config, tutorial.result.script):
+            page.meta["git_revision_date_localized"] = date
+    return context
+
+
+def _revision_date(config, script: Path) -> str | None:
+    """The script's last commit date, as mkdocs-git-revision-date-localized-plugin shows a
+    page's (that plugin dates the files under docs/; a tutorial page's source is its script)."""
+    plugin = config.plugins.get("git-revision-date-localized")
+    if plugin is None:
+        return None
+    _, timestamp = plugin.util.get_git_commit_timestamp(str(script))
+    locale = plugin.config.get("locale") or "en"
+    dates = plugin.util.get_date_formats_for_timestamp(int(timestamp), locale, add_spans=True)
+    return dates[plugin.config["type"]]
+
+
+# -- Search ----------------------------------------------------------------------------------
+
+_TEX = re.compile(
+    r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\\begin\{([A-Za-z]+\*?)\}(.+?)\\end\{\3\}", re.S
+)
+_TEX_SYMBOLS = {
+    "partial": "∂", "cdot": "·", "times": "×", "sum": "Σ", "sqrt": "√", "epsilon": "ε",
+    "alpha": "α", "beta": "β", "gamma": "γ", "lambda": "λ", "mu": "μ", "sigma": "σ",
+    "theta": "θ", "eta": "η", "nabla": "∇", "approx": "≈", "le": "≤", "ge": "≥",
+    "leq": "≤", "geq": "≥", "to": "→", "infty": "∞", "in": "∈", "ldots": "…", "dots": "…",
+}
+
+
+def _plain_tex(match: re.Match) -> str:
+    """A TeX formula as readable plain text, for search results: ``\\frac{a}{b}`` -> a/b."""
+    tex = match.group(1) or match.group(2) or match.group(4)
+    tex = re.sub(r"\\\\|&amp;|&", " ", tex)  # line breaks and alignment points (escaped)
+    tex = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", tex)
+    tex = re.sub(r"\\(?:text|mathrm|mathbf|operatorname)\{([^{}]*)\}", r"\1", tex)
+    tex = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_SYMBOLS.get(m.group(1), m.group(1)), tex)
+    tex = re.sub(r"\\[,;:! ]", " ", tex).replace("{", "").replace("}", "")
+    return " ".join(tex.split())
+
+
+@event_priority(-100)  # after the search plugin has written its index
+def on_post_build(config):
+    index = Path(config.site_dir) / "search" / "search_index.json"
+    if not index.is_file():
+        return
+    data = json.loads(index.read_text(encoding="utf-8"))
+    for doc in data.get("docs", []):
+        for key in ("title", "text"):
+            if key in doc:
+                doc[key] = _TEX.sub(_plain_tex, doc[key])
+    index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")

@@ -1,25 +1,12 @@
-"""The build report page: every tutorial with its status, run time and peak memory."""
+"""The build report page: every tutorial with its status, run time and peak memory.
+
+The page is kept out of the search index: its table names every tutorial, so it would rank
+near the top for any of their titles.
+"""
 
 from __future__ import annotations
 
-import re
-
-import nbformat
-
-from .pipeline import TutorialResult
-
-_H1 = re.compile(r"^#\s+(.+?)\s*$", re.M)
-
-
-def notebook_title(result: TutorialResult) -> str:
-    """The notebook's first level-1 heading (the tutorial's title), else the file name."""
-    notebook = nbformat.read(result.notebook_path, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            match = _H1.search(cell.source)
-            if match:
-                return match.group(1)
-    return result.stem
+from .gallery import Tutorial
 
 
 def _when(timestamp: str) -> str:
@@ -27,9 +14,15 @@ def _when(timestamp: str) -> str:
     return timestamp.replace("T", " ")[:16]
 
 
-def render_report(results: list[TutorialResult], versions: dict[str, str]) -> str:
+def render_report(tutorials: list[Tutorial], versions: dict[str, str]) -> str:
     """Markdown for the report page."""
+    results = [tutorial.result for tutorial in tutorials]
     lines = [
+        "---",
+        "search:",
+        "  exclude: true",
+        "---",
+        "",
         "# Build report",
         "",
         "Every tutorial on this site is executed when the site is built; this page is written",
@@ -40,11 +33,11 @@ def render_report(results: list[TutorialResult], versions: dict[str, str]) -> st
         "| Tutorial | Status | Run time | Peak memory | Device | Executed at (UTC) |",
         "| --- | --- | ---: | ---: | --- | --- |",
     ]
-    for result in results:
-        record = result.record
+    for tutorial in tutorials:
+        result, record = tutorial.result, tutorial.result.record
         status = "executed in this build" if result.executed else "up to date (cached)"
         lines.append(
-            f"| [{notebook_title(result)}]({result.stem}.ipynb) | {status} "
+            f"| [{tutorial.title}]({result.stem}.ipynb) | {status} "
             f"| {record.seconds:.1f} s | {record.peak_memory / 2**20:.0f} MB "
             f"| {(record.device or 'cpu').upper()} | {_when(record.executed_at)} |"
         )
