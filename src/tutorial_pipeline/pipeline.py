@@ -65,11 +65,16 @@ def default_jobs() -> int:
 
 
 def threads_per_kernel(jobs: int) -> int:
-    """Each kernel's share of the cores (``TUTORIAL_THREADS`` overrides it)."""
+    """CPU threads per kernel (``TUTORIAL_THREADS`` overrides it): the cores divided by the
+    kernels that run at once by default, one per core, whatever ``jobs`` is now. A fixed
+    count keeps a page's printed numbers identical from build to build (a reduction's float
+    rounding depends on the thread count), and the tutorials' tiny models gain nothing from
+    more threads (tutorial 08 measures it)."""
     configured = os.environ.get("TUTORIAL_THREADS")
     if configured:
         return max(1, int(configured))
-    return max(1, default_jobs() // max(1, jobs))
+    return max(1, (os.cpu_count() or 1) // default_jobs())
+
 
 
 def check_loopback(script: Path) -> None:
