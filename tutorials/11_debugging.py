@@ -198,7 +198,7 @@ plt.show()
 # activations, loss and gradients grow with each step until they overflow to ``inf``, and
 # ``inf - inf`` gives ``nan``. Here the ReLU net's weights are twice the size He
 # initialisation would give. A ``torch.isfinite`` check on the loss stops the run at the first
-# bad step, and the same check on the gradients names the parameters affected.
+# bad step, and the same check on the gradients counts the parameters affected.
 
 
 def too_large_init(model, gain=2.0):

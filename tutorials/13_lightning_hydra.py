@@ -46,7 +46,7 @@ project, use more data, more epochs and a wider sweep: the code stays the same.
 # up to Python 3.13) cost little, so the page uses two there; with ``spawn`` (macOS, Windows)
 # or ``forkserver`` (Linux from Python 3.14) each worker imports the script again, which needs
 # an ``if __name__ == "__main__":`` guard, so there the page loads batches in the main process
-# and Lightning prints its suggestion once.
+# and Lightning prints its suggestion as a ``PossibleUserWarning``.
 import torch
 import torch.multiprocessing as mp
 from sklearn.datasets import load_digits
