@@ -66,7 +66,15 @@ def environment_fingerprint() -> str:
 
 #: The pipeline modules that decide what a notebook holds once executed. The others (page
 #: slimming, report, hook) act on every build anyway and do not invalidate the cache.
-EXECUTION_MODULES = ("cache.py", "convert.py", "errors.py", "execute.py", "pipeline.py")
+EXECUTION_MODULES = (
+    "cache.py",
+    "convert.py",
+    "errors.py",
+    "execute.py",
+    "pipeline.py",
+    "rst.py",
+    "apiref.py",
+)
 
 
 def glue_fingerprint() -> str:
@@ -86,13 +94,38 @@ def reported_versions() -> dict[str, str]:
 
 
 def companions(script: Path) -> list[Path]:
-    """The files next to ``script`` that it may import or read: helper modules (``_*.py``)
-    and data files, but not the other tutorials."""
-    return sorted(
-        p
-        for p in script.parent.iterdir()
-        if p.is_file() and p != script and not (p.suffix == ".py" and not p.name.startswith("_"))
-    )
+    """The files next to ``script`` that can change what it prints: the helper modules it
+    imports (and those they import), and the data files beside it (not the other tutorials,
+    nor helpers it does not import)."""
+    folder = script.parent
+    found: set[Path] = set()
+    todo = [script]
+    while todo:
+        source = todo.pop()
+        for name in _imported_names(source):
+            helper = folder / f"{name}.py"
+            if helper.is_file() and helper != script and helper not in found:
+                found.add(helper)
+                todo.append(helper)
+    data = {p for p in folder.iterdir() if p.is_file() and p.suffix not in (".py", ".pyc")}
+    return sorted(found | data)
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Top-level module names that ``path`` imports."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes())
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
 
 
 def cache_key(script: Path, *, environment: str, timeout: float) -> str:

@@ -48,7 +48,9 @@ def load_checkers(stem: str) -> dict[str, Callable[..., bool]]:
         if not _defines_checker(source):
             continue
         # Pad with blank lines so that tracebacks point at the script's own line numbers.
-        code = compile("\n" * (start - 1) + source, str(script), "exec")
+        # dont_inherit: this file's `from __future__ import annotations` must not leak into
+        # the tutorial's code (a dataclass in an exercise cell would break).
+        code = compile("\n" * (start - 1) + source, str(script), "exec", dont_inherit=True)
         namespace: dict = {"__name__": f"exercise_{stem}", "__file__": str(script)}
         with contextlib.redirect_stdout(io.StringIO()):
             exec(code, namespace)
