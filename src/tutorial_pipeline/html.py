@@ -34,6 +34,7 @@ _IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/(png|jpeg|gif);base64,([A-Za-
 
 _ANCHOR = re.compile(r'<a class="anchor-link" href="#([^"]*)">¶</a>')
 _HEADING = re.compile(r"<h[1-6]\b[^>]*>(.*?)</h[1-6]>", re.S)
+_ID_HEADING = re.compile(r'<h([1-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAG = re.compile(r"<[^>]+>")
 _ALERT = re.compile(r'<div class="alert alert-(\w+)">\s*<h4>(.*?)</h4>', re.S)
 # sphinx-gallery writes note -> alert-info and warning -> alert-danger.
@@ -58,6 +59,21 @@ class TutorialPage:
     figures: dict[str, bytes] = field(default_factory=dict)  # file name -> image bytes
     has_math: bool = False
 
+    def toc_tokens(self) -> list[dict]:
+        """The page's headings as MkDocs toc tokens (nested by level), named by their full
+        text: mkdocs-jupyter's own toc leaves out the code in a heading."""
+        root: dict = {"level": 0, "children": []}
+        stack = [root]
+        for match in _ID_HEADING.finditer(self.html):
+            level = int(match.group(1))
+            token = {"level": level, "id": match.group(2), "children": []}
+            token["name"] = html_lib.escape(_plain_text(match.group(3)), quote=False)
+            while stack[-1]["level"] >= level:
+                stack.pop()
+            stack[-1]["children"].append(token)
+            stack.append(token)
+        return root["children"]
+
 
 def _element_end(html: str, start: int) -> int:
     """The index just past the ``</div>`` that closes the ``<div>`` opening at ``start``."""
@@ -75,7 +91,8 @@ def _inner(html: str, opening: re.Match) -> str:
 
 
 def _plain_text(fragment: str) -> str:
-    return " ".join(html_lib.unescape(_TAG.sub("", fragment)).replace("¶", "").split())
+    fragment = re.sub(r'<a class="headerlink".*?</a>', "", fragment)
+    return " ".join(html_lib.unescape(_TAG.sub("", fragment)).split())
 
 
 def _math(text: str) -> str:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.toc import get_toc
 
 from tutorial_pipeline.cache import reported_versions
 from tutorial_pipeline.gallery import Section, Tutorial, describe, render_gallery, thumbnail
@@ -102,9 +103,9 @@ def on_files(files: Files, config) -> Files:
             uri = f"tutorials/thumbnails/{tutorial.stem}.png"
             files.append(File.generated(config, uri, content=_thumbnail(cache_dir, tutorial)))
     gallery = render_gallery([Section(None, "", tutorials)])
-    files.append(File.generated(config, GALLERY_URI, content=gallery))
+    files.append(_generated_page(config, GALLERY_URI, gallery))
     report = render_report(tutorials, reported_versions())
-    files.append(File.generated(config, REPORT_URI, content=report))
+    files.append(_generated_page(config, REPORT_URI, report))
     for file in _mathjax_files(config):
         files.append(file)
     # (mkdocs-jupyter makes the notebooks documentation pages only after this event.)
@@ -113,6 +114,11 @@ def on_files(files: Files, config) -> Files:
     config.nav = _fit_nav(config.nav or [], pages_available, list(_state["tutorials"]))
     _state["nav"] = config.nav
     return files
+
+
+def _generated_page(config, uri: str, markdown: str) -> File:
+    """A page the build writes; a nav without it (a test site's) is no error."""
+    return File.generated(config, uri, content=markdown, inclusion=InclusionLevel.NOT_IN_NAV)
 
 
 def _sync(source: Path, target: Path) -> None:
@@ -258,6 +264,7 @@ def on_page_content(html: str, page, config, files):
     tutorial: Tutorial | None = _state["tutorials"].get(page.file.src_uri)
     if tutorial is not None:
         rendered = render_notebook_html(html, page_name=tutorial.stem)
+        page.toc = get_toc(rendered.toc_tokens())
         for name, data in rendered.figures.items():
             _write_beside(page, name, data)
         _write_beside(page, f"{tutorial.stem}.py", tutorial.result.script.read_bytes())
