@@ -16,7 +16,7 @@ from conftest import ROOT
 
 from tutorial_pipeline import TutorialBuildError, build_tutorials
 from tutorial_pipeline import cache as cache_module
-from tutorial_pipeline.convert import LINE_KEY, script_to_notebook
+from tutorial_pipeline.convert import LINE_KEY, script_to_notebook, visible_source
 from tutorial_pipeline.errors import TutorialError
 
 pytestmark = pytest.mark.docs
@@ -153,7 +153,7 @@ def test_scripts_that_cannot_be_tutorials_get_a_clear_error(tmp_path, source, me
         script_to_notebook(script)
 
 
-def test_ignore_blocks_and_config_comments_are_stripped(tmp_path):
+def test_ignore_blocks_run_but_are_hidden_and_config_comments_are_stripped(tmp_path):
     body = """\
     # %%
     # Cell
@@ -168,9 +168,21 @@ def test_ignore_blocks_and_config_comments_are_stripped(tmp_path):
     script = write_tutorial(tmp_path, "tidy.py", body)
     notebook = script_to_notebook(script)
     (code,) = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert code.source == "x = 1\nprint(x)"
+    # sphinx-gallery runs an ignore block: the cell that runs keeps it, line for line...
+    assert code.source.splitlines() == [
+        "x = 1",
+        "# sphinx_gallery_start_ignore",
+        'print("only when built")',
+        "# sphinx_gallery_end_ignore",
+        "print(x)",
+    ]
     assert code.metadata[LINE_KEY] == 12  # the line of `x = 1` in the script
+    # ...and the published page and downloads show the cell without it (publish.py).
+    assert visible_source(code) == "x = 1\nprint(x)"
     assert notebook.cells[0].source.strip().startswith("# A tutorial")
+    assert "sphinx_gallery" not in "".join(
+        c.source for c in notebook.cells if c.cell_type == "markdown"
+    )
 
 
 def mkdocs_project(tmp_path: Path, tutorials: dict[str, str]) -> Path:
@@ -180,6 +192,7 @@ def mkdocs_project(tmp_path: Path, tutorials: dict[str, str]) -> Path:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
     config["hooks"] = [str(ROOT / "src/tutorial_pipeline/mkdocs_hook.py")]
     config["nav"] = [{"Home": "index.md"}, {"Tutorials": [{"Build report": "tutorials/report.md"}]}]
+    config["theme"]["custom_dir"] = str(ROOT / "docs/overrides")
     config.pop("extra_javascript", None)
     config.pop("watch", None)
     (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
@@ -488,13 +501,23 @@ def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, slee
     assert not (tmp_path / "cache" / "c.lock").exists(), "no tutorial starts after Ctrl-C"
 
 
-def test_editing_a_helper_module_reruns_the_tutorials_beside_it(two_tutorials):
+def test_editing_a_data_file_reruns_the_tutorials_beside_it(two_tutorials):
     scripts, cache = two_tutorials
-    helper = scripts[0].parent / "_helpers.py"
-    helper.write_text("VALUE = 1\n")
+    data = scripts[0].parent / "table.csv"
+    data.write_text("a,b\n1,2\n")
     build_tutorials(scripts, cache_dir=cache, environment="env")
-    helper.write_text("VALUE = 2\n")
+    data.write_text("a,b\n1,3\n")
     assert executed(build_tutorials(scripts, cache_dir=cache, environment="env")) == {
         "first",
         "second",
     }
+
+
+def test_a_helper_module_reruns_only_the_tutorials_that_import_it(two_tutorials):
+    scripts, cache = two_tutorials
+    helper = scripts[0].parent / "_only_first.py"
+    helper.write_text("VALUE = 1\n")
+    scripts[0].write_text(scripts[0].read_text() + "import _only_first\n")
+    build_tutorials(scripts, cache_dir=cache, environment="env")
+    helper.write_text("VALUE = 2\n")
+    assert executed(build_tutorials(scripts, cache_dir=cache, environment="env")) == {"first"}

@@ -1,13 +1,17 @@
 """Turn a sphinx-gallery script into a Jupyter notebook.
 
-sphinx-gallery's own parser splits the script into text and code blocks and its notebook
-writer turns the blocks into cells (reStructuredText prose becomes Markdown). On top of
-that this module:
+sphinx-gallery's own parser splits the script into text and code blocks. On top of that
+this module:
 
-* refuses, with the file and line, a script that does not compile or has no titled docstring;
-* strips ignore blocks (``# sphinx_gallery_start_ignore`` ... ``end_ignore``) and in-file
-  config comments (``# sphinx_gallery_thumbnail_number = 2``), which the stock converter
-  leaves in the notebook;
+* refuses, with the file and line, a script that does not compile, has no titled docstring,
+  an unmatched ignore flag or an in-file config value sphinx-gallery would refuse;
+* renders the text blocks with docutils (`tutorial_pipeline.rst`), as one reST document, into
+  Markdown cells, instead of sphinx-gallery's regular-expression notebook writer;
+* keeps ignore blocks (``# sphinx_gallery_start_ignore`` ... ``end_ignore``) and in-file
+  config comments (``# sphinx_gallery_thumbnail_number = 2``) in the code that runs, as
+  sphinx-gallery runs them, and records their script lines in the cell's metadata
+  (``hidden_lines``): the published page and downloads leave them out
+  (`tutorial_pipeline.publish`);
 * records, in each code cell's metadata, the script line that the cell starts on, so that an
   error raised while the notebook runs can be reported as ``tutorials/x.py:LINE``;
 * reads jupytext-style cell metadata on a separator line (``# %% tags=["solution"]``, which
@@ -16,13 +20,14 @@ that this module:
   so Jupyter and the site show it collapsed;
 * keeps what the page needs of the script in the notebook's metadata, under
   ``sphinx_gallery``: the title and one-line intro as sphinx-gallery extracts them, and the
-  in-file config (``thumbnail_number``, ``line_numbers``, ``capture_repr``, ...).
+  in-file config (``thumbnail_number``, ``line_numbers``, ``capture_repr``, ...); and under
+  ``tutorial_page``: the cross-references, labels, headings and files of its prose and the
+  API names its code uses (`tutorial_pipeline.apiref`).
 """
 
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import re
 from pathlib import Path
@@ -37,6 +42,20 @@ LINE_KEY = "script_line"
 GALLERY_KEY = "sphinx_gallery"
 #: The tag of an exercise's reference solution.
 SOLUTION_TAG = "solution"
+#: Key of a code cell's metadata: the script lines (first, last) it runs but does not show.
+HIDDEN_KEY = "hidden_lines"
+#: Key of the notebook metadata that holds what the prose and code link to.
+PAGE_KEY = "tutorial_page"
+#: The in-file config values sphinx-gallery checks, and what they must be.
+_CONFIG_TYPES = {
+    "thumbnail_number": int,
+    "line_numbers": bool,
+    "capture_repr": (tuple, list),
+    "capture_repr_block": (tuple, list),
+    "dummy_images": int,
+}
+_REPR_METHODS = ("__repr__", "__str__", "_repr_html_")
+_CONFIG_IN_TEXT = re.compile(r"^[ \t]*sphinx_gallery_\w+(?:[ \t]*=.*)?$", re.M)
 
 # sphinx-gallery's cell separators: "# %%" (anything may follow) or a line of 20+ '#'.
 _SEPARATOR = re.compile(r"^(?:#{20,}.*|# ?%%.*)$")
@@ -118,79 +137,211 @@ def _cell_tags(lines: list[str], first_line: int) -> list[str]:
     return [str(tag) for tag in tags]
 
 
-def _strip_code(content: str, first_line: int) -> tuple[str, int] | None:
-    """Drop ignore blocks and config comments from one code block.
-
-    Returns the cell source (stripped as sphinx-gallery strips it) and the script line of its
-    first line, or None when nothing is left. Lines are removed whole, so the remaining lines
-    keep their script line numbers.
-    """
+def _code_cell(content: str, first_line: int) -> tuple[str, int, list[list[int]]] | None:
+    """One code block as the cell that runs: its source (every line from the first to the last
+    that is not blank, ignore blocks and config comments included, so that line offsets stay
+    the script's), the script line it starts on and the (first, last) script lines to hide.
+    None when nothing in it would run (blank lines and config comments only)."""
     from sphinx_gallery.py_source_parser import (
         END_IGNORE_FLAG,
         INFILE_CONFIG_PATTERN,
         START_IGNORE_FLAG,
     )
 
-    kept: list[tuple[int, str]] = []
-    ignoring = False
-    for offset, line in enumerate(content.splitlines()):
+    numbered = list(enumerate(content.split("\n"), start=first_line))
+    while numbered and not numbered[0][1].strip():
+        numbered.pop(0)
+    while numbered and not numbered[-1][1].strip():
+        numbered.pop()
+    hidden: list[int] = []
+    runs = False
+    ignoring: int | None = None
+    for number, line in numbered:
         if re.match(START_IGNORE_FLAG, line):
-            ignoring = True
-        elif ignoring:
-            ignoring = not re.match(END_IGNORE_FLAG, line)
-        elif not INFILE_CONFIG_PATTERN.match(line + "\n"):
-            kept.append((first_line + offset, line))
-    if ignoring:
-        raise TutorialError(None, first_line, "sphinx_gallery_start_ignore without an end_ignore")
-    while kept and not kept[0][1].strip():
-        kept.pop(0)
-    while kept and not kept[-1][1].strip():
-        kept.pop()
-    if not kept:
+            if ignoring is not None:
+                raise TutorialError(
+                    None, number, "sphinx_gallery_start_ignore inside an ignore block"
+                )
+            ignoring = number
+            hidden.append(number)
+        elif re.match(END_IGNORE_FLAG, line):
+            if ignoring is None:
+                raise TutorialError(
+                    None, number, "sphinx_gallery_end_ignore without a sphinx_gallery_start_ignore"
+                )
+            ignoring = None
+            hidden.append(number)
+        elif ignoring is not None:
+            hidden.append(number)
+            runs = runs or (bool(line.strip()) and not line.lstrip().startswith("#"))
+        elif INFILE_CONFIG_PATTERN.match(line + "\n"):
+            hidden.append(number)
+        elif line.strip():
+            runs = True
+    if ignoring is not None:
+        raise TutorialError(None, ignoring, "sphinx_gallery_start_ignore without an end_ignore")
+    if not numbered or not runs:
         return None
-    return "\n".join(line for _, line in kept), kept[0][0]
+    ranges: list[list[int]] = []
+    for number in hidden:
+        if ranges and ranges[-1][1] == number - 1:
+            ranges[-1][1] = number
+        else:
+            ranges.append([number, number])
+    return "\n".join(line for _, line in numbered), numbered[0][0], ranges
+
+
+def visible_source(cell) -> str:
+    """A code cell's source without the lines it runs but does not show."""
+    start = cell.metadata.get(LINE_KEY)
+    hidden = cell.metadata.get(HIDDEN_KEY) or []
+    if start is None or not hidden:
+        return cell.source
+    kept = [
+        line
+        for number, line in enumerate(cell.source.split("\n"), start=start)
+        if not any(first <= number <= last for first, last in hidden)
+    ]
+    while kept and not kept[0].strip():
+        kept.pop(0)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept)
+
+
+def visible_start(cell) -> int | None:
+    """The script line of the first line `visible_source` shows."""
+    start = cell.metadata.get(LINE_KEY)
+    if start is None:
+        return None
+    hidden = cell.metadata.get(HIDDEN_KEY) or []
+    for number, line in enumerate(cell.source.split("\n"), start=start):
+        if line.strip() and not any(first <= number <= last for first, last in hidden):
+            return number
+    return start
+
+
+def downloadable_script(path: Path) -> bytes:
+    """The script a reader downloads: the file itself, less its ignore blocks (which
+    sphinx-gallery runs but leaves out of the page and the downloads)."""
+    from sphinx_gallery.py_source_parser import IGNORE_BLOCK_PATTERN
+
+    data = Path(path).read_bytes()
+    text = data.decode("utf-8")
+    stripped = IGNORE_BLOCK_PATTERN.sub("", text)
+    return data if stripped == text else stripped.encode("utf-8")
+
+
+def _check_config(path: Path, lines: list[str], file_conf: dict) -> None:
+    """Refuse in-file config that sphinx-gallery refuses (it warns; a strict build fails)."""
+    from sphinx_gallery.py_source_parser import INFILE_CONFIG_PATTERN
+
+    for number, line in enumerate(lines, start=1):
+        match = INFILE_CONFIG_PATTERN.match(line + "\n")
+        if not match or match.group(3) is None:
+            continue
+        name, value = match.group(1), match.group(3).strip()
+        try:
+            parsed = ast.literal_eval(value)
+        except (SyntaxError, ValueError):
+            raise TutorialError(
+                path, number, f"sphinx_gallery_{name} = {value}: not a Python literal"
+            ) from None
+        expected = _CONFIG_TYPES.get(name)
+        if expected is not None and (
+            not isinstance(parsed, expected) or (expected is int and isinstance(parsed, bool))
+        ):
+            types = expected if isinstance(expected, tuple) else (expected,)
+            raise TutorialError(
+                path,
+                number,
+                f"sphinx_gallery_{name} = {value}: sphinx-gallery expects "
+                + " or ".join(t.__name__ for t in types),
+            )
+        if name.startswith("capture_repr") and not all(m in _REPR_METHODS for m in parsed):
+            raise TutorialError(
+                path,
+                number,
+                f"sphinx_gallery_{name} = {value}: each entry must be one of "
+                + ", ".join(_REPR_METHODS),
+            )
+
+
+def _text_start(lines: list[str], lineno: int) -> int:
+    """The script line of the first line of the text block sphinx-gallery says starts at
+    ``lineno`` (it drops the comment lines that are blank)."""
+    index = lineno - 1
+    while index < len(lines) and re.fullmatch(r"#\s*", lines[index]):
+        index += 1
+    return index + 1
 
 
 def script_to_notebook(path: Path) -> nbformat.NotebookNode:
     """Convert the sphinx-gallery script at ``path`` into an (unexecuted) notebook."""
-    from sphinx_gallery import gen_gallery
-    from sphinx_gallery.notebook import jupyter_notebook
+    from sphinx_gallery.notebook import jupyter_notebook_skeleton
     from sphinx_gallery.py_source_parser import split_code_and_text_blocks
+
+    from . import apiref
+    from .rst import docstring_lines, render_prose
 
     path = Path(path)
     source = check_script(path)
     lines = source.splitlines()
     file_conf, blocks = split_code_and_text_blocks(path)
-    kept_blocks = []
-    start_lines = []
-    cell_tags = []
+    _check_config(path, lines, file_conf)
+    texts: list[tuple[str, int]] = []
+    layout: list[tuple[str, object]] = []  # ("text", index in texts) or ("code", cell)
     for block in blocks:
-        if block.type == "code":
-            try:
-                stripped = _strip_code(block.content, block.lineno)
-                tags = _cell_tags(lines, block.lineno)
-            except TutorialError as exc:
-                raise TutorialError(path, exc.line, exc.message) from None
-            if stripped is None:
-                continue
-            content, line = stripped
-            block = block._replace(content=content)
-            start_lines.append(line)
-            cell_tags.append(tags)
-        kept_blocks.append(block)
-
-    gallery_conf = copy.deepcopy(gen_gallery.DEFAULT_GALLERY_CONF)
-    raw = jupyter_notebook(kept_blocks, gallery_conf, path.parent)
-    raw["nbformat_minor"] = 4
-    notebook = nbformat.reads(json.dumps(raw), as_version=4)
-    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert len(code_cells) == len(start_lines), "one code cell per code block"
-    for cell, line, tags in zip(code_cells, start_lines, cell_tags, strict=True):
-        cell.metadata = {LINE_KEY: line}
+        if block.type == "text":
+            if not texts:
+                texts.append(docstring_lines(source))
+            else:  # config comments in a text block are settings, not prose
+                text = _CONFIG_IN_TEXT.sub("", block.content)
+                texts.append((text, _text_start(lines, block.lineno)))
+            layout.append(("text", len(texts) - 1))
+            continue
+        try:
+            cell = _code_cell(block.content, block.lineno)
+            tags = _cell_tags(lines, block.lineno)
+        except TutorialError as exc:
+            raise TutorialError(path, exc.line, exc.message) from None
+        if cell is None:
+            continue
+        content, line, hidden = cell
+        code = nbformat.v4.new_code_cell(content)
+        code.metadata = {LINE_KEY: line}
+        if hidden:
+            code.metadata[HIDDEN_KEY] = hidden
         if tags:
-            cell.metadata["tags"] = tags
+            code.metadata["tags"] = tags
         if SOLUTION_TAG in tags:
-            cell.metadata["jupyter"] = {"source_hidden": True}
+            code.metadata["jupyter"] = {"source_hidden": True}
+        layout.append(("code", code))
+
+    prose = render_prose(path, texts)
+    notebook = nbformat.from_dict(jupyter_notebook_skeleton())
+    notebook.nbformat_minor = 4
+    for kind, item in layout:
+        if kind == "code":
+            notebook.cells.append(item)
+        elif prose.cells[item]:
+            notebook.cells.append(nbformat.v4.new_markdown_cell(prose.cells[item]))
+    code_sources = [visible_source(c) for c in notebook.cells if c.cell_type == "code"]
+    names = apiref.code_names(code_sources)
     title, intro = title_and_intro(path, blocks[0].content)
     notebook.metadata[GALLERY_KEY] = {"title": title, "intro": intro, **file_conf}
+    api = dict(prose.api)
+    for fullname, url in names.values():
+        api.setdefault(fullname, [url])
+    notebook.metadata[PAGE_KEY] = {
+        "references": prose.references,
+        "labels": prose.labels,
+        "headings": prose.headings,
+        "files": prose.files,
+        "code_names": names,
+        "api": {name: api[name][0] for name in sorted(api) if apiref.is_api(name)},
+    }
+    for cell in notebook.cells:  # nbformat 4.4: no cell ids, so conversion is deterministic
+        cell.pop("id", None)
+    nbformat.validate(notebook)
     return notebook

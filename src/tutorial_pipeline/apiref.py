@@ -1,0 +1,276 @@
+"""Links from names in a tutorial to their API reference pages, worked out offline.
+
+Like sphinx-gallery's ``embed_code_links``: sphinx-gallery's `identify_names` finds the names a
+script's code takes from its imports (``nn.Linear`` after ``from torch import nn`` is
+``torch.nn.Linear``); a name links when it is a real torch, torchvision or Python standard
+library object (checked by importing it, never by downloading an inventory) and its page
+follows from the reference sites' URL patterns:
+
+* torch: ``https://docs.pytorch.org/docs/stable/generated/torch.nn.Linear.html`` for functions
+  and classes (a method: its class's page, ``#torch.nn.Module.parameters``), except the
+  modules documented on one page (``data.html#torch.utils.data.DataLoader``) and a few
+  objects with pages of their own (``tensors.html#torch.Tensor``);
+* torchvision: ``https://docs.pytorch.org/vision/stable/generated/...``, models under
+  ``models/generated/`` (a weights enum on its model builder's page);
+* Python: ``https://docs.python.org/3/library/<module>.html#<module>.<name>``.
+
+A tutorial's names and their pages are computed once, when the script is converted, and
+kept in the notebook's metadata; `link_code` then wraps each highlighted name in the page's
+code in a link, keeping Pygments' spans (and so the highlighting) inside the ``<a>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import importlib
+import inspect
+import re
+import sys
+import types
+
+TORCH_DOCS = "https://docs.pytorch.org/docs/stable/"
+VISION_DOCS = "https://docs.pytorch.org/vision/stable/"
+PYTHON_DOCS = "https://docs.python.org/3/library/"
+
+#: torch modules documented on one page (autoclass/autofunction), not in ``generated/``.
+TORCH_MODULE_PAGES = {
+    "torch.utils.data": "data.html",
+    "torch.distributed": "distributed.html",
+    "torch.multiprocessing": "multiprocessing.html",
+    "torch.utils.checkpoint": "checkpoint.html",
+    "torch.utils.tensorboard": "tensorboard.html",
+    "torch.utils.benchmark": "benchmark_utils.html",
+    "torch.amp": "amp.html",
+    "torch.nn.init": "nn.init.html",
+    "torch.testing": "testing.html",
+    "torch.export": "export.html",
+    "torch.backends": "backends.html",
+    "torch.profiler": "profiler.html",
+    "torch.fx": "fx.html",
+    "torch.hub": "hub.html",
+    "torch.library": "library.html",
+    "torch.random": "random.html",
+}
+#: torch objects with a page (or anchor) of their own.
+TORCH_OBJECT_PAGES = {
+    "torch.Tensor": "tensors.html#torch.Tensor",
+    "torch.device": "tensor_attributes.html#torch.device",
+    "torch.dtype": "tensor_attributes.html#torch.dtype",
+    "torch.layout": "tensor_attributes.html#torch.layout",
+    "torch.memory_format": "tensor_attributes.html#torch.memory_format",
+    "torch.Size": "size.html#torch.Size",
+    "torch.autocast": "amp.html#torch.autocast",
+    "torch.GradScaler": "amp.html#torch.amp.GradScaler",
+}
+#: Standard library modules never imported to check a name (they act when imported).
+NEVER_IMPORT = {"antigravity", "this", "__main__", "idlelib", "turtle", "turtledemo", "tkinter"}
+
+
+def _top(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def is_linkable_package(name: str) -> bool:
+    top = _top(name)
+    return top in ("torch", "torchvision") or (
+        top in sys.stdlib_module_names and top not in NEVER_IMPORT and top != "builtins"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookup(fullname: str) -> tuple[object, str, str] | None:
+    """The object named ``fullname``, the module it is read from and its path in that
+    module: ``torch.nn.Linear`` -> (Linear, "torch.nn", "Linear"). None if it does not exist."""
+    if not is_linkable_package(fullname):
+        return None
+    parts = fullname.split(".")
+    module = None
+    index = len(parts)
+    while index > 0:
+        try:
+            module = importlib.import_module(".".join(parts[:index]))
+            break
+        except Exception:  # not a module (an attribute), or it fails to import
+            index -= 1
+    if module is None:
+        return None
+    obj: object = module
+    for part in parts[index:]:
+        try:
+            obj = getattr(obj, part)
+        except Exception:
+            return None
+    return obj, ".".join(parts[:index]), ".".join(parts[index:])
+
+
+def _shortest_module(module: str, path: str, obj: object) -> str:
+    """The shortest parent module that exposes the same object (``torch.nn.modules.linear``
+    -> ``torch.nn``), as sphinx-gallery shortens them; documented names are the short ones."""
+    first = path.split(".", 1)[0]
+    parts = module.split(".")
+    best = module
+    for index in range(len(parts) - 1, 0, -1):
+        candidate = ".".join(parts[:index])
+        parent = sys.modules.get(candidate)
+        try:
+            same = getattr(parent, first) is getattr(sys.modules[module], first)
+        except Exception:
+            same = False
+        if not same:
+            break
+        best = candidate
+    return best
+
+
+@functools.lru_cache(maxsize=4096)
+def resolve(fullname: str) -> tuple[str, str] | None:
+    """(canonical name, reference URL) of a torch, torchvision or stdlib object, or None."""
+    found = _lookup(fullname)
+    if found is None:
+        return None
+    obj, module, path = found
+    if not path:  # a module
+        return fullname, _module_url(fullname)
+    module = _shortest_module(module, path, obj)
+    name = f"{module}.{path}"
+    url = _url(name, obj, module, path)
+    return (name, url) if url else None
+
+
+def _module_url(module: str) -> str:
+    top = _top(module)
+    if top == "torch":
+        page = TORCH_MODULE_PAGES.get(module) or (module.removeprefix("torch.") + ".html")
+        return TORCH_DOCS + ("torch.html" if module == "torch" else page)
+    if top == "torchvision":
+        return VISION_DOCS + module.removeprefix("torchvision.") + ".html"
+    return f"{PYTHON_DOCS}{module.lower()}.html"
+
+
+def _owner_is_class(module: str, path: str) -> bool:
+    """``path`` is ``Class.attribute`` (documented on the class's page), not an attribute
+    of some instance (``os.environ.get``), which has no reference page."""
+    found = _lookup(f"{module}.{path.rsplit('.', 1)[0]}")
+    return found is not None and inspect.isclass(found[0])
+
+
+def _url(name: str, obj: object, module: str, path: str) -> str | None:
+    if "." in path and not _owner_is_class(module, path):
+        return None
+    top = _top(name)
+    if top == "torch":
+        return _torch_url(name, obj, module, path)
+    if top == "torchvision":
+        owner = name.rsplit(".", 1)[0] if "." in path else name
+        weights = re.search(r"^(.*)_(Quantized)?Weights$", owner.rsplit(".", 1)[-1])
+        if weights and module.startswith("torchvision.models"):
+            builder = f"{module}.{weights.group(1).lower()}"
+            return _vision_page(builder, module) + "#" + owner
+        if "." in path:
+            return _vision_page(owner, module) + "#" + name
+        return _vision_page(name, module) if callable(obj) else None
+    return f"{PYTHON_DOCS}{module.lower()}.html#{name}"
+
+
+def _vision_page(name: str, module: str) -> str:
+    folder = "models/generated/" if module.startswith("torchvision.models") else "generated/"
+    return f"{VISION_DOCS}{folder}{name}.html"
+
+
+def _torch_url(name: str, obj: object, module: str, path: str) -> str | None:
+    import torch
+
+    if name in TORCH_OBJECT_PAGES:
+        return TORCH_DOCS + TORCH_OBJECT_PAGES[name]
+    for prefix, page in TORCH_MODULE_PAGES.items():
+        if name == prefix or name.startswith(prefix + "."):
+            return f"{TORCH_DOCS}{page}#{name}"
+    if isinstance(obj, torch.dtype):
+        return TORCH_DOCS + TORCH_OBJECT_PAGES["torch.dtype"]
+    if not (callable(obj) or inspect.isclass(obj)):
+        return None
+    if name.startswith("torch.Tensor."):
+        return f"{TORCH_DOCS}generated/{name}.html"
+    if "." in path:  # an attribute of a class: on the class's page
+        owner = f"{module}.{path.rsplit('.', 1)[0]}"
+        found = _lookup(owner)
+        if found is not None and inspect.isclass(found[0]):
+            return f"{TORCH_DOCS}generated/{owner}.html#{name}"
+    return f"{TORCH_DOCS}generated/{name}.html"
+
+
+def resolve_role(role: str, target: str, current_module: str = "") -> tuple[str, str] | None:
+    """A ``:func:`` / ``:class:`` / ... target, looked up as Sphinx does: in the current module
+    first, then as written."""
+    candidates = [f"{current_module}.{target}"] if current_module else []
+    candidates.append(target)
+    for candidate in candidates:
+        resolved = resolve(candidate)
+        if resolved is not None:
+            return resolved
+    return None
+
+
+def code_names(code: list[str]) -> dict[str, list[str]]:
+    """Names used in ``code`` (the cells of one script, in order) that resolve:
+    ``{"nn.Linear": ["torch.nn.Linear", url], ...}``. Modules themselves are not linked."""
+    import ast
+
+    from sphinx_gallery.backreferences import NameFinder
+
+    finder = NameFinder()
+    for source in code:
+        try:
+            finder.visit(ast.parse(source))
+        except SyntaxError:
+            continue
+    names: dict[str, list[str]] = {}
+    for name, full_name, *_ in finder.get_mapping():
+        if name in names or not is_linkable_package(full_name):
+            continue
+        resolved = resolve(full_name)
+        if resolved is None or isinstance(_lookup(full_name)[0], types.ModuleType):
+            continue
+        names[name] = list(resolved)
+    return dict(sorted(names.items()))
+
+
+def is_api(fullname: str) -> bool:
+    """Listed in the API index: torch and torchvision, not the standard library."""
+    return _top(fullname) in ("torch", "torchvision")
+
+
+# -- Pages ---------------------------------------------------------------------------------
+
+_NAME_SPAN = r'<span class="n">{}</span>'
+_DOT = r'<span class="o">\.</span>'
+
+
+def _name_pattern(name: str) -> str:
+    return _DOT.join(_NAME_SPAN.format(re.escape(part)) for part in name.split("."))
+
+
+def link_code(code_html: str, names: dict[str, list[str]]) -> str:
+    """Wrap each highlighted occurrence of a resolved name in a link to its reference page.
+
+    ``code_html`` is Pygments' output (``<span class="n">nn</span><span class="o">.</span>...``);
+    the longest name wins (``torch.nn.functional.relu`` before ``torch.nn``), and a name that is
+    itself an attribute (``x.torch``) is left alone.
+    """
+    if not names:
+        return code_html
+    ordered = sorted(names, key=lambda n: (-len(n), n))
+    pattern = re.compile(
+        rf"(?<!{_DOT})(?:{'|'.join('(' + _name_pattern(n) + ')' for n in ordered)})"
+    )
+
+    def link(match: re.Match) -> str:
+        name = ordered[match.lastindex - 1]
+        fullname, url = names[name]
+        return (
+            f'<a href="{html.escape(url)}" class="api-link" title="{html.escape(fullname)}">'
+            f"{match.group(0)}</a>"
+        )
+
+    return pattern.sub(link, code_html)
