@@ -51,9 +51,42 @@ class TutorialBuildError(Exception):
         super().__init__(f"{text}\n\n{details}\n\n{text}" if details else text)
 
 
+#: The header files that make a subfolder of tutorials/ a gallery section (sphinx-gallery's).
+SECTION_HEADERS = ("GALLERY_HEADER.rst", "README.rst", "README.txt")
+
+
 def discover(directory: Path) -> list[Path]:
-    """The tutorial scripts in ``directory``: every ``*.py`` not starting with ``_``, sorted."""
-    return sorted(p for p in Path(directory).glob("*.py") if not p.name.startswith("_"))
+    """The tutorial scripts in ``directory``: every ``*.py`` not starting with ``_``, sorted,
+    then those of each subfolder that has a gallery header (``GALLERY_HEADER.rst``,
+    ``README.rst`` or ``README.txt``: a section, as in sphinx-gallery), folder by folder.
+    Other subfolders (data, helpers) hold no tutorials. A page is named by its script's stem,
+    so two tutorials with the same file name are refused."""
+    directory = Path(directory)
+
+    def scripts(folder: Path) -> list[Path]:
+        return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+    found = scripts(directory)
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
+        if not folder.name.startswith((".", "_")) and any(
+            (folder / name).is_file() for name in SECTION_HEADERS
+        ):
+            found += scripts(folder)
+    seen: dict[str, Path] = {}
+    for script in found:
+        if script.stem in seen:
+            raise TutorialBuildError(
+                [
+                    TutorialError(
+                        script,
+                        None,
+                        f"another tutorial has the same file name ({seen[script.stem]}): "
+                        "each tutorial's page is named by its file name",
+                    )
+                ]
+            )
+        seen[script.stem] = script
+    return found
 
 
 def default_jobs() -> int:
@@ -74,7 +107,6 @@ def threads_per_kernel(jobs: int) -> int:
     if configured:
         return max(1, int(configured))
     return max(1, (os.cpu_count() or 1) // default_jobs())
-
 
 
 def check_loopback(script: Path) -> None:

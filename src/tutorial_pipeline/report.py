@@ -14,8 +14,11 @@ def _when(timestamp: str) -> str:
     return timestamp.replace("T", " ")[:16]
 
 
-def render_report(tutorials: list[Tutorial], versions: dict[str, str]) -> str:
-    """Markdown for the report page."""
+def render_report(
+    tutorials: list[Tutorial], versions: dict[str, str], unresolved: list[dict] = ()
+) -> str:
+    """Markdown for the report page; ``unresolved`` lists the cross-references of the
+    tutorials' prose that name nothing on this site (file, line, role, target)."""
     results = [tutorial.result for tutorial in tutorials]
     lines = [
         "---",
@@ -50,4 +53,19 @@ def render_report(tutorials: list[Tutorial], versions: dict[str, str]) -> str:
         "Built with " + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".",
         "",
     ]
+    # issue 9: cross-references that name nothing on this site render as their text.
+    if unresolved:
+        lines += [
+            "## Unresolved references",
+            "",
+            "These references in the tutorials' text name no label or page of this site, so",
+            "the pages show them as plain text:",
+            "",
+            "| Where | Reference |",
+            "| --- | --- |",
+        ]
+        for item in unresolved:
+            where = f"{item['file']}:{item['line']}"
+            lines.append(f"| `{where}` | `:{item['role']}:` `{item['target']}` |")
+        lines.append("")
     return "\n".join(lines)
