@@ -1,0 +1,1 @@
+print("sphinx-gallery refuses a script without a docstring")
