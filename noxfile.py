@@ -83,6 +83,23 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def browser(session: nox.Session) -> None:
+    """Build the site, then check in Chromium what a reader sees (tests/browser, Playwright).
+
+    Uses the system Chromium (/usr/bin/chromium) where installed, else Playwright's own
+    (`playwright install chromium`). Extra args go to pytest."""
+    bin_dir = use_site_env(session)
+    requirements = nox.project.dependency_groups(PYPROJECT, "browser")
+    session.run(bin_dir / "python", "-m", "pip", "install", "--quiet", *requirements, external=True)
+    site_dir = Path(os.environ.get("SITE_DIR", ROOT / "site"))
+    session.env["SITE_DIR"] = str(site_dir)
+    session.run(bin_dir / "mkdocs", "build", "--strict", "-d", str(site_dir), external=True)
+    session.run(
+        bin_dir / "pytest", "-m", "browser", "tests/browser", *session.posargs, external=True
+    )
+
+
+@nox.session(venv_backend="none", default=False)
 def gpu(session: nox.Session) -> None:
     """On a CUDA machine with its own torch: snippets, tutorial scripts and GPU checks.
 
