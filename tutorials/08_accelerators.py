@@ -119,29 +119,28 @@ assert nbytes(torch.empty(1024, 1024)) == 4 * MiB
 # ``memory_allocated()`` counts what tensors currently use, ``max_memory_allocated()`` the peak
 # since the last reset, and ``memory_reserved()`` what the allocator holds. On the CPU, tensors
 # come from the operating system's allocator, which PyTorch does not track; what the CPU can
-# show is the process's *peak resident memory* (``ru_maxrss`` from the ``resource`` module on
-# Linux and macOS), which counts everything the process ever held at once, not only tensors.
+# show is the process's *resident memory* (on Linux, ``/proc/self/statm``), which counts
+# everything the process holds, not only tensors.
 #
 # The cell creates two 64 MiB tensors on ``device``, compares the statistics with
 # ``element_size() * nelement()``, and frees them.
-import sys
+import os
 
 
-def peak_rss():
-    """This process's peak resident memory in bytes, or None where ``resource`` is missing."""
+def resident_memory():
+    """This process's resident memory in bytes now, or None where /proc is missing."""
     try:
-        import resource
-    except ImportError:  # Windows
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:  # macOS, Windows
         return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
 
 
 if on_accelerator:
     torch.accelerator.empty_cache()
     torch.accelerator.reset_peak_memory_stats()
     base = torch.accelerator.memory_allocated()
-rss_before = peak_rss()
+rss_before = resident_memory()
 
 big = torch.ones(4096, 4096, device=device)  # 16.8 million float32 values
 doubled = big * 2  # another tensor of the same size
@@ -158,12 +157,16 @@ if on_accelerator:
     print(f"after freeing both           : {freed / MiB:.0f} MiB")
     print(f"peak (max_memory_allocated)  : {peak / MiB:.0f} MiB")
     print(f"still reserved for reuse     : {torch.accelerator.memory_reserved() / MiB:.0f} MiB")
+elif rss_before is not None:
+    rise = resident_memory() - rss_before
+    print(f"resident memory grew by      : {rise / MiB:.0f} MiB")
+    assert abs(rise - alive) < 8 * MiB  # the tensors, give or take the allocator's bookkeeping
+    del big, doubled
+    left = resident_memory() - rss_before
+    print(f"after freeing both           : {left / MiB:.0f} MiB (large blocks go back to the OS)")
+    assert left < alive / 2
 else:
     del big, doubled
-    if rss_before is not None:
-        rise = peak_rss() - rss_before
-        print(f"peak resident memory rose by : {rise / MiB:.0f} MiB (and stays there once freed)")
-        assert rise > alive / 2
 
 # %%
 # Mixed precision: what ``torch.autocast`` changes
@@ -252,7 +255,6 @@ assert losses[-1] < losses[0]
 # this process, not only the next cell. So this cell measures the same training step of a
 # tiny model (on the CPU, whatever ``device`` is) with one thread and with the default, then
 # puts the original value back.
-import os
 import time
 
 
@@ -614,7 +616,7 @@ assert check_amp_step(amp_step)
 # * ``pin_memory=True`` plus ``non_blocking=True`` overlaps host-to-device copies with compute.
 # * A tensor takes ``element_size() * nelement()`` bytes; ``torch.accelerator.memory_allocated()``
 #   and friends report what tensors and the caching allocator hold on an accelerator, and the
-#   peak resident memory is what the CPU can show.
+#   resident memory is what the CPU can show.
 # * ``torch.autocast`` runs matrix multiplies in bfloat16 or float16 while the weights stay
 #   float32; float16 underflows below about 6e-8, so float16 training adds a
 #   ``torch.amp.GradScaler``, on GPUs and on the CPU alike.
