@@ -110,12 +110,13 @@ def thumbnail_uri(tutorial: Tutorial) -> str:
 
 def _card(tutorial: Tutorial) -> str:
     record = tutorial.result.record
-    image = "../" + thumbnail_uri(tutorial)  # relative to the gallery, tutorials/index.md
+    uri = thumbnail_uri(tutorial)  # a site path; the gallery is tutorials/index.md
+    image = uri.removeprefix("tutorials/") if uri.startswith("tutorials/") else "../" + uri
     return (
         f'-   <img class="tutorial-card__thumbnail" src="{image}" alt="" loading="lazy">\n\n'
         f"    [{tutorial.title}]({tutorial.stem}.ipynb){{ .tutorial-card__title }}\n\n"
         f"    {tutorial.summary}\n\n"
-        f"    <span class=\"tutorial-card__meta\">Runs in {record.seconds:.1f} s on "
+        f'    <span class="tutorial-card__meta">Runs in {record.seconds:.1f} s on '
         f"{(record.device or 'cpu').upper()}</span>\n"
     )
 
@@ -134,7 +135,7 @@ def render_gallery(sections: list[Section]) -> str:
         "",
         "Every tutorial is a script you can download and run, executed for the site's build:",
         "each output on its page is what the code printed. Pick one by its picture, or follow",
-        "them in order along the [learning path](../index.md#a-path-through-the-material).",
+        "them in order along the [learning path](../index.md) on the home page.",
         "",
     ]
     for section in sections:

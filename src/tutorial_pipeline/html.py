@@ -27,10 +27,14 @@ from dataclasses import dataclass, field
 _DIV = re.compile(r"<div\b[^>]*>|</div>")
 _CELL = re.compile(r'<div class="jp-Cell (jp-MarkdownCell|jp-CodeCell)\b([^"]*)">')
 _MARKDOWN = re.compile(r'<div class="[^"]*\bjp-RenderedMarkdown\b[^"]*"[^>]*>')
-_CODE = re.compile(r'<div class="highlight-ipynb[^"]*"><pre>(?:<span></span>)?(.*?)</pre></div>', re.S)
+_CODE = re.compile(
+    r'<div class="highlight-ipynb[^"]*"><pre>(?:<span></span>)?(.*?)</pre></div>', re.S
+)
 _OUTPUT = re.compile(r'<div class="([^"]*\bjp-OutputArea-output\b[^"]*)"[^>]*>')
 _TEXT_OUTPUT = re.compile(r"^\s*<pre>(.*)</pre>\s*$", re.S)
-_IMAGE = re.compile(r'<img\b[^>]*\bsrc="data:image/(png|jpeg|gif);base64,([A-Za-z0-9+/=\s]+)"[^>]*>')
+_IMAGE = re.compile(
+    r'<img\b[^>]*\bsrc="data:image/(png|jpeg|gif);base64,([A-Za-z0-9+/=\s]+)"[^>]*>'
+)
 
 _ANCHOR = re.compile(r'<a class="anchor-link" href="#([^"]*)">¶</a>')
 _HEADING = re.compile(r"<h[1-6]\b[^>]*>(.*?)</h[1-6]>", re.S)
@@ -59,20 +63,21 @@ class TutorialPage:
     figures: dict[str, bytes] = field(default_factory=dict)  # file name -> image bytes
     has_math: bool = False
 
-    def toc_tokens(self) -> list[dict]:
-        """The page's headings as MkDocs toc tokens (nested by level), named by their full
-        text: mkdocs-jupyter's own toc leaves out the code in a heading."""
-        root: dict = {"level": 0, "children": []}
-        stack = [root]
-        for match in _ID_HEADING.finditer(self.html):
-            level = int(match.group(1))
-            token = {"level": level, "id": match.group(2), "children": []}
-            token["name"] = html_lib.escape(_plain_text(match.group(3)), quote=False)
-            while stack[-1]["level"] >= level:
-                stack.pop()
-            stack[-1]["children"].append(token)
-            stack.append(token)
-        return root["children"]
+
+def toc_tokens(html: str) -> list[dict]:
+    """The headings of ``html`` as MkDocs toc tokens (nested by level), named by their full
+    text: mkdocs-jupyter's own toc leaves out the code in a heading."""
+    root: dict = {"level": 0, "children": []}
+    stack = [root]
+    for match in _ID_HEADING.finditer(html):
+        level = int(match.group(1))
+        token = {"level": level, "id": match.group(2), "children": []}
+        token["name"] = html_lib.escape(_plain_text(match.group(3)), quote=False)
+        while stack[-1]["level"] >= level:
+            stack.pop()
+        stack[-1]["children"].append(token)
+        stack.append(token)
+    return root["children"]
 
 
 def _element_end(html: str, start: int) -> int:
@@ -104,13 +109,14 @@ def _math(text: str) -> str:
         return _INLINE_MATH.sub(r'<span class="arithmatex">\\(\1\\)</span>', part)
 
     return "".join(
-        part if index % 2 else convert(part)
-        for index, part in enumerate(_SKIP_MATH.split(text))
+        part if index % 2 else convert(part) for index, part in enumerate(_SKIP_MATH.split(text))
     )
 
 
 def _markdown(fragment: str) -> str:
-    fragment = _ANCHOR.sub(r'<a class="headerlink" href="#\1" title="Permanent link">&para;</a>', fragment)
+    fragment = _ANCHOR.sub(
+        r'<a class="headerlink" href="#\1" title="Permanent link">&para;</a>', fragment
+    )
 
     def admonition(match: re.Match) -> str:
         kind = _ADMONITION.get(match.group(1), "note")

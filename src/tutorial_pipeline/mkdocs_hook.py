@@ -34,7 +34,7 @@ from mkdocs.structure.toc import get_toc
 
 from tutorial_pipeline.cache import reported_versions
 from tutorial_pipeline.gallery import Section, Tutorial, describe, render_gallery, thumbnail
-from tutorial_pipeline.html import render_notebook_html
+from tutorial_pipeline.html import render_notebook_html, toc_tokens
 from tutorial_pipeline.pipeline import (
     DEFAULT_TIMEOUT,
     TutorialBuildError,
@@ -176,9 +176,7 @@ def _fit_nav(nav: list, available: set[str], tutorials: list[str]) -> list:
     unplaced = [uri for uri in tutorials if uri not in named(nav)]
     if unplaced:
         log.info("Tutorials not on the learning path (mkdocs.yml nav): %s", ", ".join(unplaced))
-        at = next(
-            (i for i, item in enumerate(nav) if GALLERY_URI in named([item])), len(nav)
-        )
+        at = next((i for i, item in enumerate(nav) if GALLERY_URI in named([item])), len(nav))
         nav.insert(at, {"More tutorials": unplaced})
     return nav
 
@@ -264,7 +262,6 @@ def on_page_content(html: str, page, config, files):
     tutorial: Tutorial | None = _state["tutorials"].get(page.file.src_uri)
     if tutorial is not None:
         rendered = render_notebook_html(html, page_name=tutorial.stem)
-        page.toc = get_toc(rendered.toc_tokens())
         for name, data in rendered.figures.items():
             _write_beside(page, name, data)
         _write_beside(page, f"{tutorial.stem}.py", tutorial.result.script.read_bytes())
@@ -277,6 +274,7 @@ def on_page_content(html: str, page, config, files):
         else:
             html = _run_box(tutorial, colab) + html
         html += _downloads(tutorial, colab)
+        page.toc = get_toc(toc_tokens(html))  # the headings as shown, code included
     # Only pages with math load MathJax (docs/overrides/main.html reads this).
     page.meta["math"] = 'class="arithmatex"' in html
     return html
@@ -310,15 +308,13 @@ def _revision_date(config, script: Path) -> str | None:
 
 # -- Search ----------------------------------------------------------------------------------
 
-_TEX = re.compile(
-    r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\\begin\{([A-Za-z]+\*?)\}(.+?)\\end\{\3\}", re.S
-)
+_TEX = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\\begin\{([A-Za-z]+\*?)\}(.+?)\\end\{\3\}", re.S)
+# Symbols as themselves; Greek letters and other commands by name (alpha), as readers type them.
 _TEX_SYMBOLS = {
-    "partial": "∂", "cdot": "·", "times": "×", "sum": "Σ", "sqrt": "√", "epsilon": "ε",
-    "alpha": "α", "beta": "β", "gamma": "γ", "lambda": "λ", "mu": "μ", "sigma": "σ",
-    "theta": "θ", "eta": "η", "nabla": "∇", "approx": "≈", "le": "≤", "ge": "≥",
-    "leq": "≤", "geq": "≥", "to": "→", "infty": "∞", "in": "∈", "ldots": "…", "dots": "…",
-}
+    "partial": "∂", "cdot": "·", "times": "\u00d7", "sum": "Σ", "sqrt": "√", "nabla": "∇",
+    "approx": "≈", "le": "≤", "ge": "≥", "leq": "≤", "geq": "≥", "to": "→", "infty": "∞",
+    "in": "∈", "ldots": "…", "dots": "…",
+}  # fmt: skip
 
 
 def _plain_tex(match: re.Match) -> str:
