@@ -61,7 +61,6 @@ class TutorialPage:
 
     html: str
     figures: dict[str, bytes] = field(default_factory=dict)  # file name -> image bytes
-    has_math: bool = False
 
 
 def toc_tokens(html: str) -> list[dict]:
@@ -221,5 +220,4 @@ def render_notebook_html(html: str, *, page_name: str) -> TutorialPage:
         position = end
     page = renderer.page
     page.html = "\n".join(part for part in parts if part) + "\n"
-    page.has_math = 'class="arithmatex"' in page.html
     return page
