@@ -94,8 +94,18 @@
       .filter((s) => (s.textWrapMode ? s.textWrapMode !== "nowrap" : !["pre", "nowrap"].includes(s.whiteSpace)))
       .map((s) => s.whiteSpace);
     const text = pre.innerText;
+    // Where the characters go: the content box of the code element (pre's, if code is inline).
+    const code = pre.querySelector(":scope > code");
+    const inner = code && getComputedStyle(code).display !== "inline" ? code : pre;
+    const box = getComputedStyle(inner);
+    const textWidth =
+      inner.getBoundingClientRect().width -
+      ["paddingLeft", "paddingRight", "borderLeftWidth", "borderRightWidth"]
+        .map((side) => parseFloat(box[side]))
+        .reduce((a, b) => a + b);
     return {
       width: Math.round(pre.getBoundingClientRect().width * 10) / 10,
+      textWidth: Math.round(textWidth * 10) / 10,
       nested: !!pre.parentElement.closest("details, .admonition, table, li, blockquote, .tabbed-set"),
       highlighted: !!pre.querySelector("span[class]:not(:empty)"),
       wrapping,

@@ -149,13 +149,11 @@ def test_solutions_are_collapsed(light, path):
     assert not any(solutions), f"every solution is closed by default (open: {solutions})"
 
 
-def top_level_widths(survey: dict, highlighted: bool) -> list[tuple[float, str]]:
-    """Width and opening text of each code (highlighted) or output block in the column itself
-    (not in an admonition, a details, a list or a table, which indent their content)."""
+def top_level_blocks(survey: dict, highlighted: bool) -> list[dict]:
+    """The code (highlighted) or output blocks in the column itself, not in an admonition, a
+    details, a list or a table, which indent their content."""
     return [
-        (pre["width"], pre["start"])
-        for pre in survey["pres"]
-        if not pre["nested"] and pre["highlighted"] == highlighted
+        pre for pre in survey["pres"] if not pre["nested"] and pre["highlighted"] == highlighted
     ]
 
 
@@ -163,25 +161,26 @@ def top_level_widths(survey: dict, highlighted: bool) -> list[tuple[float, str]]
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 @pytest.mark.parametrize("path", TUTORIAL_PAGES, ids=page_id)
 def test_code_column_as_wide_as_posts(light, phone, width, kind, path):
-    """Code cells, and their outputs, are as wide as a post's code block (1400 and 390 px)."""
+    """Code cells and their outputs give the text as much width as a post's code block does
+    (at 1400 and 390 px): the width of the content box that the lines are set in."""
     surveyor = {"desktop": light, "phone": phone}[width]
-    reference = top_level_widths(surveyor.visit(REFERENCE_POST).survey, highlighted=True)
+    reference = top_level_blocks(surveyor.visit(REFERENCE_POST).survey, highlighted=True)
     assert reference, f"{REFERENCE_POST} has a code block"
-    post_width = reference[0][0]
-    blocks = top_level_widths(surveyor.visit(path).survey, highlighted=kind == "code")
+    post = reference[0]
+    blocks = top_level_blocks(surveyor.visit(path).survey, highlighted=kind == "code")
     if not blocks and kind == "output":
         pytest.skip("no output block")
     assert blocks, "the tutorial has code blocks"
     differ: dict[float, list[str]] = {}
-    for block_width, start in blocks:
-        if abs(block_width - post_width) > 2:
-            differ.setdefault(block_width, []).append(start[:40])
+    for block in blocks:
+        if abs(block["textWidth"] - post["textWidth"]) > 2:
+            differ.setdefault(block["textWidth"], []).append(
+                f"{block['start'][:40]!r} (pre {block['width']} px)"
+            )
     assert not differ, (
-        f"a post's code block is {post_width} px wide; of the tutorial's {len(blocks)} {kind} "
-        "blocks, "
-        + ", ".join(
-            f"{len(starts)} are {w} px (e.g. {starts[0]!r})" for w, starts in differ.items()
-        )
+        f"a post's code block sets its text {post['textWidth']} px wide (pre {post['width']} px);"
+        f" of the tutorial's {len(blocks)} {kind} blocks, "
+        + ", ".join(f"{len(starts)} are {w} px, e.g. {starts[0]}" for w, starts in differ.items())
     )
 
 
