@@ -146,8 +146,9 @@ class Surveyor:
         else:
             route.abort("blockedbyclient")
 
-    def open(self, path: str):
-        """A new tab on the page, with listeners recording into a fresh Visit."""
+    def open(self, path: str, idle: bool = True):
+        """A new tab on the page, with listeners recording into a fresh Visit; with ``idle``,
+        returns once the network has been idle for 500 ms (else once MathJax is done)."""
         url = self.base_url + path
         visit = Visit(path=path, url=url)
         page = self.context.new_page()
@@ -183,18 +184,22 @@ class Surveyor:
         page.on("response", on_response)
         page.on("requestfailed", on_failed)
         page.goto(url, wait_until="load")
-        page.wait_for_load_state("networkidle")
+        if idle:
+            page.wait_for_load_state("networkidle")
         # MathJax typesets after load; wait for it where the page loads it.
         page.evaluate("() => window.MathJax?.startup?.promise")
+        page.evaluate("() => document.fonts.ready.then(() => true)")
         return page, visit
 
     def visit(self, path: str) -> Visit:
         if path not in self.visits:
-            page, visit = self.open(path)
+            page, visit = self.open(path, idle=False)
             try:
                 visit.survey = page.evaluate(SURVEY_JS)
                 if self.axe:
                     visit.axe = run_axe(page)
+                # Whatever the page still fetches (search index, fonts) is recorded too.
+                page.wait_for_load_state("networkidle")
             finally:
                 page.close()
             self.visits[path] = visit
