@@ -27,6 +27,7 @@ import importlib
 import inspect
 import re
 import sys
+import threading
 import types
 
 TORCH_DOCS = "https://docs.pytorch.org/docs/stable/"
@@ -78,6 +79,9 @@ def is_linkable_package(name: str) -> bool:
     )
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=4096)
 def _lookup(fullname: str) -> tuple[object, str, str] | None:
     """The object named ``fullname``, the module it is read from and its path in that
@@ -89,7 +93,10 @@ def _lookup(fullname: str) -> tuple[object, str, str] | None:
     index = len(parts)
     while index > 0:
         try:
-            module = importlib.import_module(".".join(parts[:index]))
+            # One import at a time: tutorials are converted in parallel threads, and two
+            # threads importing torch at once see a partially initialised module.
+            with _IMPORT_LOCK:
+                module = importlib.import_module(".".join(parts[:index]))
             break
         except Exception:  # not a module (an attribute), or it fails to import
             index -= 1

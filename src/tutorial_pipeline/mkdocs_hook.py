@@ -32,8 +32,9 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.toc import get_toc
 
+from tutorial_pipeline import publish  # issue 9: cross-references, code links, API index
 from tutorial_pipeline.cache import reported_versions
-from tutorial_pipeline.gallery import Section, Tutorial, describe, render_gallery, thumbnail
+from tutorial_pipeline.gallery import Tutorial, describe, render_gallery, thumbnail
 from tutorial_pipeline.html import render_notebook_html, toc_tokens
 from tutorial_pipeline.pipeline import (
     DEFAULT_TIMEOUT,
@@ -93,19 +94,24 @@ def on_files(files: Files, config) -> Files:
         raise PluginError(str(exc)) from None
     tutorials = [describe(result) for result in results]
     _state["tutorials"] = {f"tutorials/{t.stem}.ipynb": t for t in tutorials}
+    # issue 9 (publish.py): the published notebooks resolve cross-references site-wide.
+    _state["tutorials_dir"] = _root(config) / "tutorials"
+    index = publish.site_index(_state["tutorials"], files, _state["tutorials_dir"])
     # Real files under a source folder of their own (not File.generated): mkdocs-jupyter
     # wraps each notebook's File and reads it through the path it derives from src_dir.
     pages = cache_dir / "pages"
     for uri, tutorial in _state["tutorials"].items():
-        _sync(tutorial.result.notebook_path, pages / uri)
+        publish.write_published(tutorial.result, pages / uri, src_uri=uri, index=index)
         files.append(File(uri, str(pages), config.site_dir, config.use_directory_urls))
         if tutorial.figure is not None:
             uri = f"tutorials/thumbnails/{tutorial.stem}.png"
             files.append(File.generated(config, uri, content=_thumbnail(cache_dir, tutorial)))
-    gallery = render_gallery([Section(None, "", tutorials)])
-    files.append(_generated_page(config, GALLERY_URI, gallery))
-    report = render_report(tutorials, reported_versions())
+    sections = publish.gallery_sections(tutorials, _state["tutorials_dir"])  # issue 9
+    files.append(_generated_page(config, GALLERY_URI, render_gallery(sections)))
+    report = render_report(tutorials, reported_versions(), unresolved=index.unresolved)
     files.append(_generated_page(config, REPORT_URI, report))
+    api_index = publish.render_api_index(publish.api_uses(_state["tutorials"], pages))  # issue 9
+    files.append(_generated_page(config, publish.API_INDEX_URI, api_index))
     for file in _mathjax_files(config):
         files.append(file)
     # (mkdocs-jupyter makes the notebooks documentation pages only after this event.)
@@ -177,7 +183,8 @@ def _fit_nav(nav: list, available: set[str], tutorials: list[str]) -> list:
     if unplaced:
         log.info("Tutorials not on the learning path (mkdocs.yml nav): %s", ", ".join(unplaced))
         at = next((i for i, item in enumerate(nav) if GALLERY_URI in named([item])), len(nav))
-        nav.insert(at, {"More tutorials": unplaced})
+        scripts = {uri: t.result.script for uri, t in _state["tutorials"].items()}
+        nav[at:at] = publish.nav_groups(unplaced, scripts, _state["tutorials_dir"])  # issue 9
     return nav
 
 
@@ -264,10 +271,17 @@ def on_page_content(html: str, page, config, files):
         rendered = render_notebook_html(html, page_name=tutorial.stem)
         for name, data in rendered.figures.items():
             _write_beside(page, name, data)
-        _write_beside(page, f"{tutorial.stem}.py", tutorial.result.script.read_bytes())
-        _write_beside(page, f"{tutorial.stem}.ipynb", tutorial.result.notebook_path.read_bytes())
+        # issue 9 (publish.py): the published notebook; the script less its ignore blocks;
+        # the prose's images and downloads; code links, line numbers and the API list.
+        published = Path(page.file.abs_src_path)
+        notebook = publish.read_notebook(published)
+        for name, data in publish.page_files(notebook, tutorial.result.script).items():
+            _write_beside(page, name, data)
+        script = publish.downloadable_script(tutorial.result.script)
+        _write_beside(page, f"{tutorial.stem}.py", script)
+        _write_beside(page, f"{tutorial.stem}.ipynb", published.read_bytes())
         colab = _colab_url(config, tutorial.stem)
-        html = rendered.html
+        html = publish.decorate_page(rendered.html, notebook, api_index="../api-index/")
         # The run box right under the title (the notebook's first heading), downloads last.
         if "</h1>" in html:
             html = html.replace("</h1>", "</h1>\n" + _run_box(tutorial, colab), 1)
