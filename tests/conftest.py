@@ -24,10 +24,6 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 # Jupyter warns that its config paths will move unless this is set (warnings are errors here).
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
-# Each xdist worker runs one tutorial's kernel at a time: give each its share of the cores,
-# as the site build does (see tutorial_pipeline.pipeline.threads_per_kernel).
-_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
-os.environ.setdefault("TUTORIAL_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 # ...and so does this process.
 _spec = importlib.util.spec_from_file_location("offline_guard", OFFLINE / "sitecustomize.py")
 offline_guard = importlib.util.module_from_spec(_spec)
