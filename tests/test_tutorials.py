@@ -74,7 +74,14 @@ def code_lines(script: Path) -> dict[int, str]:
     skip = set(range(docstring.lineno, docstring.end_lineno + 1))
     lines: dict[int, str] = {}
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER):
+        if token.type in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,  # at the end of a file it sits on the line after the last one
+            tokenize.ENDMARKER,
+        ):
             continue
         for number in range(token.start[0], token.end[0] + 1):
             if number not in skip:
