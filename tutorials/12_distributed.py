@@ -542,5 +542,6 @@ if __name__ == "__main__":
 #
 # Where to go next
 # ----------------
-# `Lightning and Hydra <../../posts/lightning-hydra/>`_: Lightning's ``Trainer`` runs this
-# whole setup (``strategy="ddp"``, ``devices=2``) for you.
+# `Lightning and Hydra <../13_lightning_hydra/>`_: Lightning's ``Trainer`` runs this whole
+# setup (``strategy="ddp"``, ``devices=2``) for you; the post
+# `Beyond plain PyTorch <../../posts/lightning-hydra/>`_ gives the ideas behind it.
