@@ -38,12 +38,21 @@ COPY = ["mkdocs.yml", "pyproject.toml", "docs", "snippets", "src", "tests", "tut
 MKDOCS_GALLERY = "mkdocs-gallery==0.10.4"
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+class PeerFailed(Exception):
+    """A peer's build failed: reported in its row, the other figures still print."""
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], *, peer: bool = False) -> float:
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        output = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        if peer:
+            print(f"{' '.join(command)} failed in {cwd}:\n{output}", file=sys.stderr)
+            last = [line for line in output.splitlines() if line.strip()][-1:]
+            raise PeerFailed(last[0][:80] if last else "failed")
+        sys.exit(f"{' '.join(command)} failed:\n{output}")
     return elapsed
 
 
@@ -223,13 +232,17 @@ def main() -> None:
                 **env,
                 "PYTHONPATH": os.pathsep.join([str(peers), env.get("PYTHONPATH", "")]),
             }
-            seconds = timed(loose, gallery, gallery_env)
-            rows.append(("peer: mkdocs-gallery, cold", seconds, f"{cold / seconds:.2f}x"))
             executing = jupyter_execute_project(project, Path(tmp) / "jupyter")
-            seconds = timed(loose, executing, env)
-            rows.append(
-                ("peer: mkdocs-jupyter execute: true, cold", seconds, f"{cold / seconds:.2f}x")
-            )
+            for name, target, peer_env in [
+                ("peer: mkdocs-gallery, cold", gallery, gallery_env),
+                ("peer: mkdocs-jupyter execute: true, cold", executing, env),
+            ]:
+                try:
+                    seconds = timed(loose, target, peer_env, peer=True)
+                except PeerFailed as exc:
+                    rows.append((f"{name}: FAILED ({exc})", float("nan"), ""))
+                else:
+                    rows.append((name, seconds, f"{cold / seconds:.2f}x"))
 
         if not args.no_tests:
             pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
