@@ -73,6 +73,8 @@ def test_report_lists_every_tutorial_with_time_and_memory(site: Path):
         row = re.search(rf'<tr>\s*<td><a href="\.\./{script.stem}/">.*?</tr>', html, re.S)
         assert row, f"{script.stem} is on the report"
         assert re.search(r"\d+\.\d s</td>\s*<td[^>]*>\d+ MB", row.group(0))
+        # the device it ran on and the CPU threads its kernel was given
+        assert re.search(r"<td[^>]*>(?:CPU|CUDA|MPS|XPU)</td>\s*<td[^>]*>\d+</td>", row.group(0))
     assert "torch 2.14.1" in html
 
 

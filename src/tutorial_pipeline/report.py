@@ -33,8 +33,8 @@ def render_report(
         "installed package changes; otherwise its executed notebook is reused from the cache",
         "and the figures below are those of the run that produced it.",
         "",
-        "| Tutorial | Status | Run time | Peak memory | Device | Executed at (UTC) |",
-        "| --- | --- | ---: | ---: | --- | --- |",
+        "| Tutorial | Status | Run time | Peak memory | Device | CPU threads | Executed at (UTC) |",
+        "| --- | --- | ---: | ---: | --- | ---: | --- |",
     ]
     for tutorial in tutorials:
         result, record = tutorial.result, tutorial.result.record
@@ -42,13 +42,16 @@ def render_report(
         lines.append(
             f"| [{tutorial.title}]({result.stem}.ipynb) | {status} "
             f"| {record.seconds:.1f} s | {record.peak_memory / 2**20:.0f} MB "
-            f"| {(record.device or 'cpu').upper()} | {_when(record.executed_at)} |"
+            f"| {(record.device or 'cpu').upper()} | {record.threads} "
+            f"| {_when(record.executed_at)} |"
         )
     total = sum(r.record.seconds for r in results)
     lines += [
         "",
         f"**{len(results)} tutorials, {total:.1f} s of execution in total** (they run in "
-        "parallel, one per core, so the build takes less wall time than this).",
+        "parallel, one per core, so the build takes less wall time than this). The build "
+        "gives each tutorial's kernel its share of the CPU cores (the threads column, set "
+        "through `OMP_NUM_THREADS`), so that parallel kernels do not fight over them.",
         "",
         "Built with " + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".",
         "",
