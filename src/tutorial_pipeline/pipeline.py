@@ -6,6 +6,7 @@ import datetime
 import logging
 import os
 import socket
+import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,11 @@ from .execute import KernelStartError, Stop, check_outputs, execute_notebook
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 
 DEFAULT_TIMEOUT = 120.0
+
+#: Parsing and converting happen one at a time: CPython 3.11's ``ast.parse`` is not safe
+#: in parallel threads ("AST constructor recursion depth mismatch"), and the API lookups
+#: import modules. Both take milliseconds; the kernels still run in parallel.
+_PARSE_LOCK = threading.Lock()
 
 #: Set while a build runs; `interrupt()` stops it (Ctrl-C in ``mkdocs serve``, say).
 _current_stop: list[Stop] = []
@@ -142,7 +148,8 @@ def _build_one(
     threads: int,
     stop: Stop,
 ) -> TutorialResult:
-    key = cache_key(script, environment=environment, timeout=timeout)
+    with _PARSE_LOCK:
+        key = cache_key(script, environment=environment, timeout=timeout)
     with cache.lock(script.stem):
         record = cache.load(script.stem, key)
         if record is not None:
@@ -153,8 +160,10 @@ def _build_one(
             return TutorialResult(script, record, executed=False)
         check_loopback(script)
         log.info("%s: executing", script.name)
+        with _PARSE_LOCK:
+            notebook = script_to_notebook(script)
         execution = execute_notebook(
-            script_to_notebook(script), path=script, timeout=timeout, threads=threads, stop=stop
+            notebook, path=script, timeout=timeout, threads=threads, stop=stop
         )
         record = cache.store(
             script.stem,
