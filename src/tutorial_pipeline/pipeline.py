@@ -22,7 +22,7 @@ DEFAULT_TIMEOUT = 120.0
 
 #: Parsing and converting happen one at a time: CPython 3.11's ``ast.parse`` is not safe
 #: in parallel threads ("AST constructor recursion depth mismatch"), and the API lookups
-#: import modules. Both take milliseconds; the kernels still run in parallel.
+#: import modules. Both are short next to a run; the kernels still run in parallel.
 _PARSE_LOCK = threading.Lock()
 
 #: Set while a build runs; `interrupt()` stops it (Ctrl-C in ``mkdocs serve``, say).
