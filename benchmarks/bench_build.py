@@ -205,7 +205,7 @@ def main() -> None:
         from tutorial_pipeline.pipeline import default_jobs, threads_per_kernel
 
         jobs = int(env.get("TUTORIAL_JOBS") or 0) or default_jobs()
-        threads = threads_per_kernel(jobs)
+        threads = threads_per_kernel()
 
         cold = timed(build, project, env)
         rows.append(("cold build (all tutorials execute)", cold, "1.00x"))

@@ -25,9 +25,6 @@ DEFAULT_TIMEOUT = 120.0
 #: import modules. Both are short next to a run; the kernels still run in parallel.
 _PARSE_LOCK = threading.Lock()
 
-#: Set while a build runs; `interrupt()` stops it (Ctrl-C in ``mkdocs serve``, say).
-_current_stop: list[Stop] = []
-
 
 @dataclass(frozen=True)
 class TutorialResult:
@@ -103,9 +100,9 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def threads_per_kernel(jobs: int) -> int:
+def threads_per_kernel() -> int:
     """CPU threads per kernel (``TUTORIAL_THREADS`` overrides it): the cores divided by the
-    kernels that run at once by default, one per core, whatever ``jobs`` is now. A fixed
+    kernels that run at once by default, one per core, whatever ``jobs`` a build asks for. A fixed
     count keeps a page's printed numbers identical from build to build (a reduction's float
     rounding depends on the thread count), and the tutorials' tiny models gain nothing from
     more threads (tutorial 08 measures it)."""
@@ -131,12 +128,6 @@ def check_loopback(script: Path) -> None:
             "Jupyter kernels talk to the build over the loopback interface, so bring it up "
             "(in a network namespace: ip link set lo up)",
         ) from None
-
-
-def interrupt() -> None:
-    """Stop the running build: no tutorial starts, running kernels are killed."""
-    for stop in list(_current_stop):
-        stop.set()
 
 
 def _build_one(
@@ -202,9 +193,8 @@ def build_tutorials(
     cache = NotebookCache(cache_dir)
     environment = environment if environment is not None else environment_fingerprint()
     jobs = jobs or default_jobs()
-    threads = threads_per_kernel(jobs)
+    threads = threads_per_kernel()
     stop = Stop()
-    _current_stop.append(stop)
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(scripts) or 1)))
     futures: list[Future] = []
     try:
@@ -232,8 +222,6 @@ def build_tutorials(
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    finally:
-        _current_stop.remove(stop)
     pool.shutdown(wait=True, cancel_futures=True)
 
     results: list[TutorialResult] = []
