@@ -429,11 +429,11 @@ def sleepy_tutorials(tmp_path):
 def test_a_kernel_that_cannot_start_fails_fast_naming_tutorial_and_cause(
     tmp_path, sleepy_tutorials
 ):
+    # A kernel that exits before it answers, whether launched (`python -m
+    # ipykernel_launcher`) or forked (the fork server runs the same module in the child).
     broken = tmp_path / "broken-kernel"
     broken.mkdir()
-    (broken / "sitecustomize.py").write_text(
-        "import os\nif b'ipykernel' in open('/proc/self/cmdline', 'rb').read():\n    os._exit(3)\n"
-    )
+    (broken / "ipykernel_launcher.py").write_text("import os\nos._exit(3)\n")
     pythonpath = os.pathsep.join([str(broken), os.environ.get("PYTHONPATH", "")])
     result, seconds = _build_in_subprocess(tmp_path, sleepy_tutorials, PYTHONPATH=pythonpath)
     assert result.returncode != 0 and seconds < 60
@@ -499,6 +499,22 @@ def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, slee
     assert process.returncode != 0 and "KeyboardInterrupt" in stderr
     assert not list((tmp_path / "cache").glob("*.ipynb")), "nothing half-done is cached"
     assert not (tmp_path / "cache" / "c.lock").exists(), "no tutorial starts after Ctrl-C"
+    deadline = time.monotonic() + 5
+    while _processes_in(sleepy_tutorials[0].parent) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _processes_in(sleepy_tutorials[0].parent), "no kernel is left running"
+
+
+def _processes_in(folder: Path) -> list[int]:
+    """The processes whose working directory is ``folder`` (kernels run in theirs)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")) == folder:
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_editing_a_data_file_reruns_the_tutorials_beside_it(two_tutorials):
@@ -521,3 +537,94 @@ def test_a_helper_module_reruns_only_the_tutorials_that_import_it(two_tutorials)
     build_tutorials(scripts, cache_dir=cache, environment="env")
     helper.write_text("VALUE = 2\n")
     assert executed(build_tutorials(scripts, cache_dir=cache, environment="env")) == {"first"}
+
+
+# --- kernels forked from a preloaded process (forkserver.py) --------------------------------
+
+_KERNEL_PROBE = """\
+# %%
+# What the kernel sees
+# --------------------
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import _helper
+
+plt = __import__("matplotlib.pyplot").pyplot
+print(Path(sys.argv[0]).name, sys.argv[1], Path(sys.argv[2]).suffix, sys.argv[3:])
+print([p.replace(str(Path(__file__).parent), "<here>") for p in sys.path[:3]])
+print(Path.cwd() == Path(__file__).parent, os.getpgid(0) == os.getpid())
+print(os.environ["PYTHONPATH"].split(os.pathsep)[0] == str(Path(__file__).parent))
+print(sorted(set(os.environ) - {"JPY_PARENT_PID"} - set(os.environ["OUTSIDE"].split(","))))
+print(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGCHLD), sys.stdin.read())
+print(subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True).stdout)
+print(_helper.VALUE, np.arange(3).sum(), hash("same seed in every kernel"))
+plt.plot([1, 2])
+"""
+
+
+def _probe_build(tmp_path: Path, name: str, monkeypatch, **env) -> list[list[str]]:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "_helper.py").write_text("VALUE = 'helper'\n")
+    scripts = [
+        write_tutorial(folder, "a.py", "import sys\nPRELOADED = 'numpy' in sys.modules\n"),
+        write_tutorial(folder, "b.py", _KERNEL_PROBE),
+    ]
+    scripts[0].write_text(scripts[0].read_text() + "import numpy\nprint(PRELOADED)\n")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("OUTSIDE", ",".join(os.environ))
+    results = build_tutorials(scripts, cache_dir=tmp_path / f"{name}-cache", environment="env")
+    outputs = []
+    for result in results:
+        (cell,) = [c for c in nbformat.read(result.notebook_path, 4).cells if c.cell_type == "code"]
+        outputs.append([o.get("text") or sorted(o.get("data", {})) for o in cell.outputs])
+    monkeypatch.delenv("OUTSIDE")
+    return outputs
+
+
+def test_forked_kernels_see_what_launched_kernels_see(tmp_path, monkeypatch, capfd):
+    forked = _probe_build(tmp_path, "forked", monkeypatch)
+    # A kernel prints this when it has no parent to watch (`ipython kernel` run by hand).
+    assert "Ctrl-C will not work" not in capfd.readouterr().out
+    launched = _probe_build(tmp_path, "launched", monkeypatch, TUTORIAL_FORKSERVER="0")
+    # Forked: numpy was imported before the tutorial ran (two tutorials import it).
+    assert forked[0] == ["True\n"] and launched[0] == ["False\n"]
+    assert forked[1] == launched[1]
+    text = forked[1][0]
+    assert text.startswith("ipykernel_launcher.py -f .json ['--IPKernelApp.log_level=ERROR'")
+    assert "True True\nTrue\n" in text
+    assert "<built-in function default_int_handler> 0 \n" in text  # SIGCHLD: SIG_DFL
+    assert "b'42\\n'\nhelper 3 " in text
+    assert sorted(forked[1][-1]) == ["image/png", "text/plain"], "the figure is captured"
+
+
+def test_a_forked_kernel_that_dies_is_reported_and_the_others_run(tmp_path):
+    folder = tmp_path / "tutorials"
+    folder.mkdir()
+    dies = write_tutorial(folder, "dies.py", "# %%\n# Die\n# ---\nimport os\nos._exit(1)\n")
+    lives = write_tutorial(folder, "lives.py", "# %%\n# Live\n# ----\nprint('alive')\n")
+    started = time.perf_counter()
+    with pytest.raises(TutorialBuildError, match=r"dies\.py:11: DeadKernelError") as error:
+        build_tutorials([dies, lives], cache_dir=tmp_path / "cache", environment="env")
+    assert time.perf_counter() - started < 60
+    assert "lives.py" not in str(error.value)
+    assert len(list((tmp_path / "cache").glob("lives-*.ipynb"))) == 1
+
+
+def test_a_fork_server_that_is_gone_fails_the_launch_loudly(tmp_path):
+    from tutorial_pipeline.forkserver import ForkServer, ForkServerError
+
+    server = ForkServer(env=dict(os.environ), preload=[])
+    server._process.kill()
+    server._process.wait()
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "k.json")]
+    with pytest.raises(ForkServerError, match="exited with code -9"):
+        server.launch(cmd, env=dict(os.environ), cwd=str(tmp_path))
+    server.close()

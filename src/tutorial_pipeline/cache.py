@@ -111,8 +111,9 @@ def companions(script: Path) -> list[Path]:
     return sorted(found | data)
 
 
-def _imported_names(path: Path) -> set[str]:
-    """Top-level module names that ``path`` imports."""
+def imported_modules(path: Path) -> set[str]:
+    """The modules ``path`` imports by absolute name (``import a.b``, ``from a.b import c``:
+    ``a.b``), anywhere in the file."""
     import ast
 
     try:
@@ -122,10 +123,15 @@ def _imported_names(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
     return names
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Top-level module names that ``path`` imports."""
+    return {name.split(".")[0] for name in imported_modules(path)}
 
 
 def cache_key(script: Path, *, environment: str, timeout: float) -> str:
@@ -176,6 +182,10 @@ class NotebookCache:
     def lock(self, stem: str) -> FileLock:
         self.root.mkdir(parents=True, exist_ok=True)
         return FileLock(self.root / f"{stem}.lock")
+
+    def has(self, stem: str, key: str) -> bool:
+        """Whether an entry for ``key`` exists (unchecked: `load` checks it)."""
+        return all(path.is_file() for path in self._paths(stem, key))
 
     def load(self, stem: str, key: str) -> Record | None:
         """The cached run of ``stem`` for ``key``, or None: absent, unreadable or damaged

@@ -1,12 +1,13 @@
 """Execute a tutorial's notebook in a Jupyter kernel and measure it.
 
-Each notebook runs in a fresh kernel, cell by cell, with a per-cell timeout, the way
-sphinx-gallery runs a script: the working directory is the script's folder, that folder is
-importable (a helper module next to the tutorial can be imported, also by processes the
-tutorial starts) and ``__file__`` is the script's path. The build owns the machine, so the
-kernel's environment also carries what a page should not: its share of the CPU cores
-(``OMP_NUM_THREADS``), the progress-bar format (``TQDM_*``), compile caches in a folder of
-its own, and no bytecode written into the source tree.
+Each notebook runs in a kernel of its own (launched, or forked from a process that has
+imported the libraries the tutorials share: see `forkserver`), cell by cell, with a per-cell
+timeout, the way sphinx-gallery runs a script: the working directory is the script's folder,
+that folder is importable (a helper module next to the tutorial can be imported, also by
+processes the tutorial starts) and ``__file__`` is the script's path. The build owns the
+machine, so the kernel's environment also carries what a page should not: its share of the
+CPU cores (``OMP_NUM_THREADS``), the progress-bar format (``TQDM_*``), compile caches in a
+folder of its own, and no bytecode written into the source tree.
 
 The run's wall time and the kernel's peak resident memory are measured. An exception, a
 timeout, a dead kernel, a kernel that cannot start, an error output, a warning printed by a
@@ -32,6 +33,7 @@ import nbformat
 
 from .convert import LINE_KEY
 from .errors import TutorialError
+from .forkserver import kernel_manager_class
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
@@ -133,8 +135,8 @@ def check_outputs(notebook: nbformat.NotebookNode, path: Path) -> None:
                     )
 
 
-def kernel_environment(script: Path, *, threads: int, scratch: Path) -> dict[str, str]:
-    """The environment a tutorial's kernel runs with."""
+def base_environment(*, threads: int) -> dict[str, str]:
+    """The environment every kernel of a build shares (the fork server starts with it)."""
     env = dict(os.environ)
     # Figures must be captured as notebook outputs, whatever backend the caller uses.
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -144,11 +146,17 @@ def kernel_environment(script: Path, *, threads: int, scratch: Path) -> dict[str
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[name] = str(threads)
     env.update(TQDM_ENVIRONMENT)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def kernel_environment(script: Path, *, threads: int, scratch: Path) -> dict[str, str]:
+    """The environment a tutorial's kernel runs with."""
+    env = base_environment(threads=threads)
     # Helper modules next to the tutorial import in the kernel and in processes it starts.
     env["PYTHONPATH"] = os.pathsep.join(
         [str(script.parent), *filter(None, [env.get("PYTHONPATH")])]
     )
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
     # torch.compile's caches: per run, so that a compile on the page is a real compile.
     env["TORCHINDUCTOR_CACHE_DIR"] = str(scratch / "torchinductor")
     env["TRITON_CACHE_DIR"] = str(scratch / "triton")
@@ -233,6 +241,7 @@ def execute_notebook(
     attempts: int = 2,
     threads: int = 1,
     stop: Stop | None = None,
+    fork_server=None,
 ) -> Execution:
     """Run every cell of ``notebook`` (a copy is executed); ``path`` names it in errors.
 
@@ -245,7 +254,14 @@ def execute_notebook(
         if stop.is_set():
             raise Interrupted(path, None, _INTERRUPTED)
         try:
-            return _execute_once(notebook, path=path, timeout=timeout, threads=threads, stop=stop)
+            return _execute_once(
+                notebook,
+                path=path,
+                timeout=timeout,
+                threads=threads,
+                stop=stop,
+                fork_server=fork_server,
+            )
         except KernelDied as exc:
             if stop.is_set():
                 raise Interrupted(path, None, _INTERRUPTED) from None
@@ -256,7 +272,13 @@ def execute_notebook(
 
 
 def _execute_once(
-    notebook: nbformat.NotebookNode, *, path: Path, timeout: float, threads: int, stop: Stop
+    notebook: nbformat.NotebookNode,
+    *,
+    path: Path,
+    timeout: float,
+    threads: int,
+    stop: Stop,
+    fork_server=None,
 ) -> Execution:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -295,8 +317,10 @@ def _execute_once(
             record_timing=False,
             resources={"metadata": {"path": str(folder)}},
             on_cell_start=on_cell_start,
+            kernel_manager_class=kernel_manager_class(),
         )
         client.km = client.create_kernel_manager()
+        client.km.fork_server = fork_server
         stop.register(client.km)
         env = kernel_environment(path, threads=threads, scratch=Path(scratch))
         started = time.perf_counter()

@@ -7,14 +7,17 @@ import logging
 import os
 import socket
 import threading
+from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import NotebookCache, Record, cache_key, environment_fingerprint
+from . import forkserver
+from .cache import NotebookCache, Record, cache_key, environment_fingerprint, imported_modules
 from .convert import script_to_notebook
 from .errors import TutorialError
-from .execute import KernelStartError, Stop, check_outputs, execute_notebook
+from .execute import KernelStartError, Stop, base_environment, check_outputs, execute_notebook
+from .forkserver import ForkServer
 
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 
@@ -112,6 +115,23 @@ def threads_per_kernel() -> int:
     return max(1, (os.cpu_count() or 1) // default_jobs())
 
 
+def start_fork_server(stale: list[Path], *, threads: int) -> ForkServer | None:
+    """A kernel fork server preloaded with what two or more of ``stale`` import, or None
+    where kernels are launched as usual (see `forkserver`): fewer than two tutorials to
+    run (one kernel gains nothing from it), or not on Linux."""
+    if len(stale) < 2 or not forkserver.supported():
+        return None
+    counts = Counter(
+        name
+        for script in stale
+        for name in imported_modules(script)
+        if name.split(".")[0] in forkserver.PRELOADABLE
+    )
+    preload = sorted(name for name, count in counts.items() if count >= 2)
+    log.info("kernels fork from a process that imported %s", ", ".join(preload) or "ipykernel")
+    return ForkServer(env=base_environment(threads=threads), preload=preload)
+
+
 def check_loopback(script: Path) -> None:
     """Jupyter kernels talk to the build over 127.0.0.1: fail at once if it is down, rather
     than wait for a kernel that cannot answer."""
@@ -134,13 +154,12 @@ def _build_one(
     script: Path,
     cache: NotebookCache,
     *,
-    environment: str,
+    key: str,
     timeout: float,
     threads: int,
     stop: Stop,
+    fork_server: ForkServer | None,
 ) -> TutorialResult:
-    with _PARSE_LOCK:
-        key = cache_key(script, environment=environment, timeout=timeout)
     with cache.lock(script.stem):
         record = cache.load(script.stem, key)
         if record is not None:
@@ -154,7 +173,12 @@ def _build_one(
         with _PARSE_LOCK:
             notebook = script_to_notebook(script)
         execution = execute_notebook(
-            notebook, path=script, timeout=timeout, threads=threads, stop=stop
+            notebook,
+            path=script,
+            timeout=timeout,
+            threads=threads,
+            stop=stop,
+            fork_server=fork_server,
         )
         record = cache.store(
             script.stem,
@@ -194,6 +218,9 @@ def build_tutorials(
     environment = environment if environment is not None else environment_fingerprint()
     jobs = jobs or default_jobs()
     threads = threads_per_kernel()
+    keys = {s: cache_key(s, environment=environment, timeout=timeout) for s in scripts}
+    stale = [script for script in scripts if not cache.has(script.stem, keys[script])]
+    fork_server = start_fork_server(stale, threads=threads)
     stop = Stop()
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(scripts) or 1)))
     futures: list[Future] = []
@@ -203,10 +230,11 @@ def build_tutorials(
                 _build_one,
                 script,
                 cache,
-                environment=environment,
+                key=keys[script],
                 timeout=timeout,
                 threads=threads,
                 stop=stop,
+                fork_server=fork_server,
             )
             for script in scripts
         ]
@@ -220,9 +248,11 @@ def build_tutorials(
                 break
     except BaseException:  # KeyboardInterrupt: stop now, keep nothing half-done
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if fork_server is not None:
+            fork_server.close()
 
     results: list[TutorialResult] = []
     failures: list[TutorialError] = []
