@@ -24,7 +24,7 @@ import os
 import platform
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -74,6 +74,7 @@ EXECUTION_MODULES = (
     "pipeline.py",
     "rst.py",
     "apiref.py",
+    "forkserver.py",
 )
 
 
@@ -156,6 +157,9 @@ class Record:
     notebook: str  # path of the executed notebook
     sha256: str = ""  # of the notebook file's bytes
     threads: int = 1  # CPU threads the kernel was given
+    #: Modules the tutorial imports that were imported before it ran (a forked kernel):
+    #: ``seconds`` does not include importing them.
+    preloaded: list[str] = field(default_factory=list)
 
     @property
     def notebook_path(self) -> Path:
@@ -221,6 +225,7 @@ class NotebookCache:
         device: str | None,
         executed_at: str,
         threads: int = 1,
+        preloaded: list[str] = (),
     ) -> Record:
         notebook_path, meta_path = self._paths(stem, key)
         text = nbformat.writes(notebook) + "\n"
@@ -234,6 +239,7 @@ class NotebookCache:
             str(notebook_path),
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             threads=threads,
+            preloaded=list(preloaded),
         )
         self.root.mkdir(parents=True, exist_ok=True)
         # The notebook first, the record last: a record only exists for a complete notebook.

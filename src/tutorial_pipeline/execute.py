@@ -92,6 +92,7 @@ class Execution:
     seconds: float
     peak_memory: int
     device: str | None  # "cpu", "cuda", ...; None if the tutorial does not use torch
+    preloaded: tuple[str, ...] = ()  # modules imported before the run (a forked kernel)
 
 
 def strip_ansi(text: str) -> str:
@@ -319,9 +320,10 @@ def _execute_once(
             on_cell_start=on_cell_start,
             kernel_manager_class=kernel_manager_class(),
         )
-        client.km = client.create_kernel_manager()
-        client.km.fork_server = fork_server
-        stop.register(client.km)
+        # Kept: nbclient forgets its kernel manager when the kernel is shut down.
+        km = client.km = client.create_kernel_manager()
+        km.fork_server = fork_server
+        stop.register(km)
         env = kernel_environment(path, threads=threads, scratch=Path(scratch))
         started = time.perf_counter()
         try:
@@ -358,7 +360,7 @@ def _execute_once(
                 f"within {KERNEL_STARTUP_TIMEOUT} s ({type(exc).__name__}: {exc})",
             ) from None
         finally:
-            stop.unregister(client.km)
+            stop.unregister(km)
             # nbclient registers a kernel cleanup to run at exit; the kernel is gone by now,
             # and a cleanup of a kernel that never started prints a stray traceback.
             atexit.unregister(client._cleanup_kernel)
@@ -383,4 +385,7 @@ def _execute_once(
     measured = json.loads("".join(o.get("text", "") for o in probe.outputs))
     coalesce_streams(executed)
     check_outputs(executed, path)
-    return Execution(executed, seconds, measured["peak_memory"], measured["device"])
+    forked = km.forked
+    peak_memory = measured["peak_memory"] + (forked.not_copied if forked else 0)
+    preloaded = tuple(forked.preloaded) if forked else ()
+    return Execution(executed, seconds, peak_memory, measured["device"], preloaded)

@@ -108,11 +108,25 @@ def serve(fd: int, preload: list[str]) -> None:
                 if pid == 0:
                     _become_kernel(request, channel, base_path, inherited)
                 children.add(pid)
-                _send(channel, {"pid": pid})
+                # The child shares this process's memory, but its resident set counts the
+                # libraries' file-backed pages only once it touches them (a fork copies the
+                # page tables of private memory only): what a launched kernel that imported
+                # them would count, and the child does not, yet.
+                not_copied = max(0, _resident("self") - _resident(str(pid)))
+                _send(channel, {"pid": pid, "not_copied": not_copied})
     finally:
         for pid in children:  # kernels the build did not stop: it is gone
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
+
+
+def _resident(pid: str) -> int:
+    """Resident set size of a process, in bytes (0 if it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _send(channel: socket.socket, message: dict) -> None:
@@ -236,9 +250,15 @@ class ForkServer:
             )
         return ready["threads"] == 1
 
+    def preloaded(self) -> list[str]:
+        """The modules of `preload` the server did import."""
+        failed = self.wait_ready()["failed"]
+        return [name for name in self.preload if name not in failed]
+
     def launch(self, cmd: list[str], *, env: dict[str, str], cwd: str) -> ForkedProcess:
         if not self.accepts(cmd):
             raise ForkServerError(f"not an ipykernel command for {self.python}: {cmd}")
+        preloaded = self.preloaded()
         request = {"args": cmd[3:], "env": dict(env), "cwd": str(cwd)}
         with self._lock:
             try:
@@ -249,7 +269,7 @@ class ForkServer:
             while True:
                 message = self._receive(deadline)
                 if "pid" in message:
-                    return ForkedProcess(self, message["pid"])
+                    return ForkedProcess(self, message["pid"], message["not_copied"], preloaded)
 
     def returncode(self, pid: int) -> int | None:
         with self._lock:
@@ -300,10 +320,18 @@ class ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, server: ForkServer, pid: int):
+    def __init__(
+        self, server: ForkServer, pid: int, not_copied: int = 0, preloaded: list[str] = ()
+    ):
         self.server = server
         self.pid = pid
         self.returncode: int | None = None
+        #: Bytes of the server's resident memory (the preloaded libraries) that the kernel's
+        #: peak resident set does not count: added to it, the kernel is measured as if it
+        #: had imported them itself.
+        self.not_copied = not_copied
+        #: The modules imported before the kernel started.
+        self.preloaded = preloaded
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -340,6 +368,7 @@ def kernel_manager_class():
 
     class ForkingKernelManager(AsyncKernelManager):
         fork_server: ForkServer | None = None
+        forked: ForkedProcess | None = None  # the kernel, if it was forked
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
             server, provisioner = self.fork_server, self.provisioner
@@ -357,6 +386,7 @@ def kernel_manager_class():
             )
             provisioner.pid = provisioner.pgid = provisioner.process.pid  # own session
             provisioner.cwd = cwd
+            self.forked = provisioner.process
             self._reconcile_connection_info(provisioner.connection_info)
 
     return ForkingKernelManager

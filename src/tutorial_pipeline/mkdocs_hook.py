@@ -241,8 +241,20 @@ def _run_box(tutorial: Tutorial, colab: str | None) -> str:
         f'<a href="{stem}.ipynb" download>{stem}.ipynb</a>{colab_link}. '
         "Every output below comes from executing this script for the site's build (it runs "
         "again whenever the script or an installed package changes): the page ran in "
-        f"{record.seconds:.1f} s on {(record.device or 'cpu').upper()} with a peak memory of "
-        f"{record.peak_memory / 2**20:.0f} MB.</p></div>\n"
+        f"{record.seconds:.1f} s on {(record.device or 'cpu').upper()}{_not_counted(record)} "
+        f"with a peak memory of {record.peak_memory / 2**20:.0f} MB.</p></div>\n"
+    )
+
+
+def _not_counted(record) -> str:
+    """What the run time leaves out: imports done before the tutorial ran (forkserver.py)."""
+    if not record.preloaded:
+        return ""
+    names = [f"<code>{html_escape.escape(name)}</code>" for name in record.preloaded]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return (
+        f", not counting the import of {listed} (the build imports "
+        f"{'it' if len(names) == 1 else 'those'} once for all tutorials),"
     )
 
 

@@ -189,6 +189,7 @@ def _build_one(
             device=execution.device,
             executed_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             threads=threads,
+            preloaded=sorted(set(execution.preloaded) & imported_modules(script)),
         )
         log.info(
             "%s: ran in %.1f s, peak memory %.0f MB",

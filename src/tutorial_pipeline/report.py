@@ -53,6 +53,17 @@ def render_report(
         "gives each tutorial's kernel its share of the CPU cores (the threads column, set "
         "through `OMP_NUM_THREADS`), so that parallel kernels do not fight over them.",
         "",
+    ]
+    if any(r.record.preloaded for r in results):
+        lines += [
+            "The kernels are forked from one process that has imported the libraries two or "
+            "more tutorials use, so those imports happen once per build rather than once per "
+            "tutorial. A run time therefore does not include importing them (the tutorial's "
+            "page names them), while a peak memory does count them, all of them, including "
+            "any the tutorial does not import.",
+            "",
+        ]
+    lines += [
         "Built with " + ", ".join(f"{name} {version}" for name, version in versions.items()) + ".",
         "",
     ]
