@@ -17,6 +17,11 @@ are left alone, and prints one table:
   threads a build kernel gets) summed and divided by the build's parallel jobs, plus the
   plain build: what a build with no overhead at all would take;
 * the test suite with `-n auto` and with `-n 0` (skip with --no-tests), against the cold build.
+
+A shared virtual machine's speed drifts by tens of percent within an hour, so with
+``--rounds N`` the cold build and the peers are built N times, one after another in turn
+(ours, mkdocs-gallery, mkdocs-jupyter, ours, ...), each time from scratch, and the table
+shows each one's median with every run in brackets.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,21 @@ MKDOCS_GALLERY = "mkdocs-gallery==0.10.4"
 
 class PeerFailed(Exception):
     """A peer's build failed: reported in its row, the other figures still print."""
+
+
+def fresh(project: Path) -> None:
+    """Remove what a build leaves behind that would let the next one skip work: the site,
+    our tutorial cache and mkdocs-jupyter's (``.cache``), and mkdocs-gallery's output, whose
+    checksums make it skip unchanged scripts."""
+    for leftover in ("site", ".cache", "docs/generated"):
+        shutil.rmtree(project / leftover, ignore_errors=True)
+
+
+def median_row(name: str, runs: list[float]) -> tuple[str, float]:
+    if len(runs) == 1:
+        return name, runs[0]
+    listed = ", ".join(f"{run:.1f}" for run in runs)
+    return f"{name} (median of {len(runs)}: {listed})", statistics.median(runs)
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str], *, peer: bool = False) -> float:
@@ -177,6 +198,9 @@ def main() -> None:
     parser.add_argument("--no-tests", action="store_true", help="skip the test-suite timings")
     parser.add_argument("--no-peers", action="store_true", help="skip mkdocs-gallery/-jupyter")
     parser.add_argument("--only", help="comma-separated tutorial stems (a quick check)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="cold builds of ours and each peer (median)"
+    )
     args = parser.parse_args()
 
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JUPYTER_PLATFORM_DIRS": "1"}
@@ -207,8 +231,7 @@ def main() -> None:
         jobs = int(env.get("TUTORIAL_JOBS") or 0) or default_jobs()
         threads = threads_per_kernel()
 
-        cold = timed(build, project, env)
-        rows.append(("cold build (all tutorials execute)", cold, "1.00x"))
+        colds = [timed(build, project, env)]
         rows.append(("no-change rebuild", timed(build, project, env), ""))
         plain = plain_project(project, cache, Path(tmp) / "plain")
         timed(loose, plain, env)  # fills mkdocs-jupyter's own render cache, as above
@@ -217,32 +240,54 @@ def main() -> None:
         first.write_text(first.read_text() + "\n# edited for the benchmark\n")
         rows.append((f"one-tutorial rebuild ({first.name} edited)", timed(build, project, env), ""))
         rows.append(("plain mkdocs build of the same pages", plain_seconds, ""))
-
         standalone = standalone_seconds(project, env, threads)
+
+        peers: list[tuple[str, Path, dict]] = []
+        if not args.no_peers:
+            installed = Path(tmp) / "peers"
+            gallery_env = {
+                **env,
+                "PYTHONPATH": os.pathsep.join([str(installed), env.get("PYTHONPATH", "")]),
+            }
+            peers = [
+                (
+                    "peer: mkdocs-gallery, cold",
+                    gallery_project(project, Path(tmp) / "gallery", installed),
+                    gallery_env,
+                ),
+                (
+                    "peer: mkdocs-jupyter execute: true, cold",
+                    jupyter_execute_project(project, Path(tmp) / "jupyter"),
+                    env,
+                ),
+            ]
+        peer_runs: dict[str, list[float] | str] = {name: [] for name, _, _ in peers}
+        for round_ in range(args.rounds):
+            if round_:  # ours again, from scratch, between the peers' runs
+                fresh(project)
+                colds.append(timed(build, project, env))
+            for name, target, peer_env in peers:
+                if isinstance(peer_runs[name], str):
+                    continue
+                fresh(target)
+                try:
+                    peer_runs[name].append(timed(loose, target, peer_env, peer=True))
+                except PeerFailed as exc:
+                    peer_runs[name] = str(exc)
+
+        name, cold = median_row("cold build (all tutorials execute)", colds)
+        rows.insert(0, (name, cold, "1.00x"))
         limit = standalone / jobs + plain_seconds
         rows.append((f"tutorials standalone, summed ({threads} thread(s) each)", standalone, ""))
         rows.append(
             (f"limit: standalone / {jobs} jobs + plain build", limit, f"{cold / limit:.2f}x")
         )
-
-        if not args.no_peers:
-            peers = Path(tmp) / "peers"
-            gallery = gallery_project(project, Path(tmp) / "gallery", peers)
-            gallery_env = {
-                **env,
-                "PYTHONPATH": os.pathsep.join([str(peers), env.get("PYTHONPATH", "")]),
-            }
-            executing = jupyter_execute_project(project, Path(tmp) / "jupyter")
-            for name, target, peer_env in [
-                ("peer: mkdocs-gallery, cold", gallery, gallery_env),
-                ("peer: mkdocs-jupyter execute: true, cold", executing, env),
-            ]:
-                try:
-                    seconds = timed(loose, target, peer_env, peer=True)
-                except PeerFailed as exc:
-                    rows.append((f"{name}: FAILED ({exc})", float("nan"), ""))
-                else:
-                    rows.append((name, seconds, f"{cold / seconds:.2f}x"))
+        for name, runs in peer_runs.items():
+            if isinstance(runs, str):
+                rows.append((f"{name}: FAILED ({runs})", float("nan"), ""))
+            else:
+                name, seconds = median_row(name, runs)
+                rows.append((name, seconds, f"{cold / seconds:.2f}x"))
 
         if not args.no_tests:
             pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]

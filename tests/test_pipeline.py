@@ -229,6 +229,27 @@ def test_planted_failure_fails_mkdocs_build_and_publishes_no_page(tmp_path):
     assert not (project / "site/tutorials/bad").exists()
 
 
+def test_pages_are_rendered_as_their_tutorials_finish(tmp_path):
+    """prerender.py: each page goes into mkdocs-jupyter's cache while the other tutorials
+    run, cross-references included, so no page is rendered after the last one finishes."""
+    project = mkdocs_project(
+        tmp_path,
+        {
+            "first.py": "# %%\n# First\n# -----\n# Then read :doc:`second`.\nprint('one')\n",
+            "second.py": "# %%\n# Second\n# ------\nimport time\ntime.sleep(2)\nprint('two')\n",
+        },
+    )
+    result = mkdocs_build(project)
+    assert result.returncode == 0, result.stderr
+    for name in ("first", "second"):
+        assert (
+            f"Cache hit: {project}/.cache/tutorials/pages/tutorials/{name}.ipynb" in result.stderr
+        )
+    assert "Cache miss" not in result.stderr  # what mkdocs-jupyter logs when it renders
+    page = (project / "site/tutorials/first/index.html").read_text()
+    assert 'href="../second/"' in page and "one" in page
+
+
 def test_mkdocs_build_renders_a_tutorial_page(tmp_path):
     body = """\
     # %%

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -42,6 +43,7 @@ from tutorial_pipeline.pipeline import (
     build_tutorials,
     discover,
 )
+from tutorial_pipeline.prerender import Prerender
 from tutorial_pipeline.report import render_report
 
 GALLERY_URI = "tutorials/index.md"
@@ -86,12 +88,28 @@ def on_files(files: Files, config) -> Files:
     cache_dir = _cache_dir(config).resolve()
     timeout = float(os.environ.get("TUTORIAL_CELL_TIMEOUT") or DEFAULT_TIMEOUT)
     jobs = int(os.environ.get("TUTORIAL_JOBS") or 0) or None
+    scripts = discover(_root(config) / "tutorials")
+    # Each page is rendered as soon as its tutorial has run, beside the ones still running.
+    ahead = Prerender.for_config(
+        config,
+        scripts=scripts,
+        tutorials_dir=_root(config) / "tutorials",
+        files=files,
+        pages=cache_dir / "pages",
+    )
     try:
         results = build_tutorials(
-            discover(_root(config) / "tutorials"), cache_dir=cache_dir, timeout=timeout, jobs=jobs
+            scripts,
+            cache_dir=cache_dir,
+            timeout=timeout,
+            jobs=jobs,
+            on_executed=ahead.submit if ahead else None,
         )
     except TutorialBuildError as exc:
         raise PluginError(str(exc)) from None
+    finally:
+        if ahead is not None:
+            ahead.close(cancel=sys.exc_info()[0] is not None)
     tutorials = [describe(result) for result in results]
     _state["tutorials"] = {f"tutorials/{t.stem}.ipynb": t for t in tutorials}
     # issue 9 (publish.py): the published notebooks resolve cross-references site-wide.

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ DEFAULT_TIMEOUT = 120.0
 #: Parsing and converting happen one at a time: CPython 3.11's ``ast.parse`` is not safe
 #: in parallel threads ("AST constructor recursion depth mismatch"), and the API lookups
 #: import modules. Both are short next to a run; the kernels still run in parallel.
-_PARSE_LOCK = threading.Lock()
+PARSE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def _build_one(
     threads: int,
     stop: Stop,
     fork_server: ForkServer | None,
+    on_executed: Callable[[TutorialResult], None] | None,
 ) -> TutorialResult:
     with cache.lock(script.stem):
         record = cache.load(script.stem, key)
@@ -170,7 +172,7 @@ def _build_one(
             return TutorialResult(script, record, executed=False)
         check_loopback(script)
         log.info("%s: executing", script.name)
-        with _PARSE_LOCK:
+        with PARSE_LOCK:
             notebook = script_to_notebook(script)
         execution = execute_notebook(
             notebook,
@@ -197,7 +199,10 @@ def _build_one(
             execution.seconds,
             execution.peak_memory / 2**20,
         )
-        return TutorialResult(script, record, executed=True)
+        result = TutorialResult(script, record, executed=True)
+    if on_executed is not None:
+        on_executed(result)
+    return result
 
 
 def build_tutorials(
@@ -207,8 +212,11 @@ def build_tutorials(
     timeout: float = DEFAULT_TIMEOUT,
     jobs: int | None = None,
     environment: str | None = None,
+    on_executed: Callable[[TutorialResult], None] | None = None,
 ) -> list[TutorialResult]:
     """Bring every script's executed notebook up to date, running stale ones in parallel.
+    ``on_executed`` is called with each tutorial that ran, as soon as it is cached (in a
+    worker thread, while other tutorials may still be running).
 
     Raises `TutorialBuildError` naming every failed tutorial (file, line and exception);
     the tutorials that succeeded are cached all the same. A kernel that cannot start stops
@@ -236,6 +244,7 @@ def build_tutorials(
                 threads=threads,
                 stop=stop,
                 fork_server=fork_server,
+                on_executed=on_executed,
             )
             for script in scripts
         ]

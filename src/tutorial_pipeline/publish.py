@@ -153,16 +153,25 @@ def site_index(tutorials: dict, files, tutorials_dir: Path) -> SiteIndex:
     """The targets of the site: every tutorial (``tutorials``: page URI -> gallery
     `Tutorial`) with its labels and headings, and every Markdown page of ``files``."""
     index = SiteIndex()
-    tutorials_dir = Path(tutorials_dir).resolve()
     for uri, tutorial in tutorials.items():
         notebook = read_notebook(tutorial.result.notebook_path)
         index.notebooks[uri] = notebook
-        script = Path(tutorial.result.script).resolve()
-        try:
-            key = script.relative_to(tutorials_dir).with_suffix("").as_posix()
-        except ValueError:
-            key = script.stem
-        index.add_tutorial(uri, notebook, key=key)
+        index.add_tutorial(uri, notebook, key=tutorial_key(tutorial.result.script, tutorials_dir))
+    add_pages(index, files)
+    return index
+
+
+def tutorial_key(script: Path, tutorials_dir: Path) -> str:
+    """A tutorial's name for ``:doc:``: its path under tutorials/, without the suffix."""
+    try:
+        relative = Path(script).resolve().relative_to(Path(tutorials_dir).resolve())
+    except ValueError:
+        return Path(script).stem
+    return relative.with_suffix("").as_posix()
+
+
+def add_pages(index: SiteIndex, files) -> None:
+    """Add the Markdown pages of ``files`` (MkDocs `Files`) to ``index``."""
     for file in files.documentation_pages():
         if not file.src_uri.endswith(".md") or file.abs_src_path is None:
             continue
@@ -172,7 +181,6 @@ def site_index(tutorials: dict, files, tutorials_dir: Path) -> SiteIndex:
             continue
         match = _H1.search(text)
         index.add_page(file.src_uri, match.group(1) if match else Path(file.src_uri).stem)
-    return index
 
 
 def write_published(result, target: Path, *, src_uri: str, index: SiteIndex) -> None:

@@ -1,0 +1,118 @@
+"""Render each tutorial's page while the other tutorials are still running.
+
+mkdocs renders pages only after ``on_files``, that is after the last tutorial has run, and
+mkdocs-jupyter's rendering of a notebook takes about half a second: a cold build of 14
+tutorials ended with seven seconds of rendering on one core, while the other core, and
+before that the core the last tutorial's kernel had left, sat idle. `Prerender` takes each
+tutorial as soon as it has run, publishes its notebook (`publish.publish_notebook`, with a
+site index made from the tutorials' unexecuted notebooks, which hold the same headings and
+labels) and renders it into mkdocs-jupyter's own cache, in one background thread.
+
+It is speculative and cannot make a page wrong: mkdocs-jupyter's cache is keyed on the
+published notebook's bytes and its settings, so if ``on_files`` publishes different bytes
+(a cross-reference resolved differently), the entry is simply not used and the page is
+rendered as usual; any error here only logs, and the normal render raises it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import publish
+from .convert import script_to_notebook
+from .pipeline import PARSE_LOCK, TutorialResult
+
+log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
+
+# mkdocs-jupyter's settings that its render takes (plugin.py, ``on_pre_page``).
+_RENDER_OPTIONS = (
+    "kernel_name",
+    "theme",
+    "allow_errors",
+    "show_input",
+    "no_input",
+    "no_prompt",
+    "remove_tag_config",
+    "highlight_extra_classes",
+    "include_requirejs",
+    "custom_mathjax_url",
+)
+
+
+class Prerender:
+    """A background renderer of executed tutorials into mkdocs-jupyter's cache."""
+
+    def __init__(self, jupyter_config, *, scripts: list[Path], tutorials_dir: Path, files, pages):
+        self.config = jupyter_config
+        self.scripts = scripts
+        self.tutorials_dir = tutorials_dir
+        self.files = files
+        self.pages = pages
+        self._index: publish.SiteIndex | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prerender")
+
+    @classmethod
+    def for_config(cls, config, **kwargs) -> Prerender | None:
+        """A renderer for this site, or None where mkdocs-jupyter would not use its work
+        (it is not installed, executes notebooks itself, or has its cache turned off)."""
+        jupyter = config.plugins.get("mkdocs-jupyter")
+        if jupyter is None or jupyter.config.get("execute") or not jupyter.config.get("cache"):
+            return None
+        return cls(jupyter.config, **kwargs)
+
+    def submit(self, result: TutorialResult) -> None:
+        self._pool.submit(self._render, result)
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Wait for the renders under way (and, unless ``cancel``, those queued)."""
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+    def _site_index(self) -> publish.SiteIndex:
+        if self._index is None:
+            index = publish.SiteIndex()
+            for script in self.scripts:
+                with PARSE_LOCK:
+                    notebook = script_to_notebook(script)
+                key = publish.tutorial_key(script, self.tutorials_dir)
+                index.add_tutorial(f"tutorials/{script.stem}.ipynb", notebook, key=key)
+            publish.add_pages(index, self.files)
+            self._index = index
+        return self._index
+
+    def _render(self, result: TutorialResult) -> None:
+        try:
+            self._render_page(result)
+        except Exception as exc:  # the page is rendered again, as usual, and fails there
+            log.debug("%s: could not render ahead (%s: %s)", result.stem, type(exc).__name__, exc)
+
+    def _render_page(self, result: TutorialResult) -> None:
+        from mkdocs_jupyter import convert
+        from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path, _get_nb_toc_tokens
+
+        uri = f"tutorials/{result.stem}.ipynb"
+        index = self._site_index()
+        with PARSE_LOCK:  # code links parse the code (ast), which is not thread-safe here
+            publish.write_published(result, self.pages / uri, src_uri=uri, index=index)
+        source = str(self.pages / uri)
+        cache_path = _get_cache_path(
+            self.config["cache_dir"], _compute_cache_key(source, self.config, False)
+        )
+        if cache_path.exists():
+            return
+        body = convert.nb2html(
+            source, execute=False, **{name: self.config[name] for name in _RENDER_OPTIONS}
+        )
+        toc_tokens, title = _get_nb_toc_tokens(source, self.config["toc_depth"])
+        entry = {"content": body, "toc_tokens": toc_tokens, "title": title}
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        # Atomic: the page build may look for the entry at any moment.
+        with tempfile.NamedTemporaryFile(
+            "w", dir=cache_path.parent, suffix=".tmp", delete=False, encoding="utf-8"
+        ) as handle:
+            json.dump(entry, handle)
+        os.replace(handle.name, cache_path)
