@@ -1,7 +1,8 @@
 """MkDocs hook (named in ``mkdocs.yml``): tutorials are executed as part of ``mkdocs build``.
 
 * ``on_config``: keeps mkdocs-jupyter's rendering cache beside the tutorial cache.
-* ``on_files``: brings every tutorial's executed notebook up to date (cached, in parallel)
+* ``on_files``: brings every tutorial's executed notebook up to date (cached, in parallel,
+  each page rendered ahead as soon as its tutorial has run: `tutorial_pipeline.prerender`)
   and adds it as ``tutorials/<name>.ipynb`` for mkdocs-jupyter to render; adds the gallery
   (``tutorials/index.md``) with its thumbnails, the build report and the vendored MathJax;
   fits the nav, which is the learning path, to the pages that exist. A failing tutorial
@@ -14,7 +15,9 @@
 * ``on_post_build``: TeX in the search index becomes plain text.
 
 Settings come from the environment: ``TUTORIAL_CACHE_DIR`` (default ``.cache/tutorials``),
-``TUTORIAL_CELL_TIMEOUT`` (seconds, default 120) and ``TUTORIAL_JOBS`` (default: one per core).
+``TUTORIAL_CELL_TIMEOUT`` (seconds, default 120), ``TUTORIAL_JOBS`` (default: one per core)
+and ``TUTORIAL_FORKSERVER`` (``0``: launch every kernel rather than fork it, see
+`tutorial_pipeline.forkserver`).
 """
 
 from __future__ import annotations

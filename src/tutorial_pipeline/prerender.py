@@ -8,6 +8,9 @@ tutorial as soon as it has run, publishes its notebook (`publish.publish_noteboo
 site index made from the tutorials' unexecuted notebooks, which hold the same headings and
 labels) and renders it into mkdocs-jupyter's own cache, in one background thread.
 
+With a single tutorial to run there is nothing to overlap, and the index would cost more
+than it saves, so the first tutorial waits for a second one before anything is rendered.
+
 It is speculative and cannot make a page wrong: mkdocs-jupyter's cache is keyed on the
 published notebook's bytes and its settings, so if ``on_files`` publishes different bytes
 (a cross-reference resolved differently), the entry is simply not used and the page is
@@ -20,6 +23,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,6 +59,9 @@ class Prerender:
         self.pages = pages
         self._index: publish.SiteIndex | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prerender")
+        self._lock = threading.Lock()
+        self._first: TutorialResult | None = None  # held until a second tutorial has run
+        self._started = False
 
     @classmethod
     def for_config(cls, config, **kwargs) -> Prerender | None:
@@ -66,10 +73,18 @@ class Prerender:
         return cls(jupyter.config, **kwargs)
 
     def submit(self, result: TutorialResult) -> None:
-        self._pool.submit(self._render, result)
+        with self._lock:
+            if not self._started and self._first is None:
+                self._first = result
+                return
+            queued = [result] if self._started else [self._first, result]
+            self._started, self._first = True, None
+        for each in queued:
+            self._pool.submit(self._render, each)
 
     def close(self, *, cancel: bool = False) -> None:
-        """Wait for the renders under way (and, unless ``cancel``, those queued)."""
+        """Wait for the renders under way (and, unless ``cancel``, those queued); a lone
+        tutorial is left to the normal render."""
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
     def _site_index(self) -> publish.SiteIndex:
