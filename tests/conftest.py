@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,20 @@ _spec.loader.exec_module(offline_guard)
 collect_ignore = (
     ["test_pipeline.py", "test_site.py"] if importlib.util.find_spec("mkdocs") is None else []
 )
+
+
+def mkdocs_build(
+    project: Path, *, cache: Path, site: Path | str = "site"
+) -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` of ``project`` into ``site``, executing tutorials into (or
+    reusing them from) the tutorial cache ``cache``."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+        cwd=project,
+        env={**os.environ, "TUTORIAL_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="session")

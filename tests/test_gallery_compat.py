@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, TUTORIALS
+from conftest import ROOT, TUTORIALS, mkdocs_build
 
 from tutorial_pipeline import TutorialBuildError, build_tutorials, discover
 from tutorial_pipeline.convert import script_to_notebook
@@ -60,13 +57,7 @@ def site(tmp_path_factory) -> Path:
     (project / "docs").mkdir()
     (project / "docs/index.md").write_text("# Home\n\n## A path through the material\n")
     shutil.copytree(COMPAT, project / "tutorials", ignore=shutil.ignore_patterns("__pycache__"))
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", "site"],
-        cwd=project,
-        env={**os.environ, "TUTORIAL_CACHE_DIR": str(project / ".cache")},
-        capture_output=True,
-        text=True,
-    )
+    result = mkdocs_build(project, cache=project / ".cache")
     if result.returncode != 0:
         pytest.fail(f"the compatibility site did not build:\n{result.stdout}\n{result.stderr}")
     return project

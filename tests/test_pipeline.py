@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import conftest
 import nbformat
 import pytest
 from conftest import ROOT
@@ -205,14 +206,7 @@ def mkdocs_project(tmp_path: Path, tutorials: dict[str, str]) -> Path:
 
 
 def mkdocs_build(project: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TUTORIAL_CACHE_DIR": str(project / ".cache/tutorials")}
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", "site"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    return conftest.mkdocs_build(project, cache=project / ".cache/tutorials")
 
 
 def test_planted_failure_fails_mkdocs_build_and_publishes_no_page(tmp_path):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TUTORIALS
+from conftest import ROOT, TUTORIALS, mkdocs_build
 
 from tutorial_pipeline.cache import imported_modules
 
@@ -19,13 +17,7 @@ pytestmark = pytest.mark.docs
 @pytest.fixture(scope="session")
 def site(tmp_path_factory, shared_cache) -> Path:
     site_dir = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site_dir)],
-        cwd=ROOT,
-        env={**os.environ, "TUTORIAL_CACHE_DIR": str(shared_cache)},
-        capture_output=True,
-        text=True,
-    )
+    result = mkdocs_build(ROOT, cache=shared_cache, site=site_dir)
     if result.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}")
     return site_dir

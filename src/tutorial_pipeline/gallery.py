@@ -121,18 +121,18 @@ def _card(tutorial: Tutorial) -> str:
     )
 
 
+def generated_page(title: str, *, hide_toc: bool = False) -> list[str]:
+    """The first lines of a page the build writes (gallery, report, API index): front matter
+    that keeps it out of the search index, since it names every tutorial and would rank near
+    the top for any of their titles, then its title."""
+    hide = ["hide:", "  - toc"] if hide_toc else []
+    return ["---", *hide, "search:", "  exclude: true", "---", "", f"# {title}", ""]
+
+
 def render_gallery(sections: list[Section]) -> str:
     """The gallery page's Markdown (Material's grid cards, ``md_in_html``)."""
     lines = [
-        "---",
-        "hide:",
-        "  - toc",
-        "search:",
-        "  exclude: true",
-        "---",
-        "",
-        "# Tutorials",
-        "",
+        *generated_page("Tutorials", hide_toc=True),
         "Every tutorial is a script you can download and run, executed for the site's build:",
         "each output on its page is what the code printed. Pick one by its picture, or follow",
         "them in order along the [learning path](../index.md) on the home page.",

@@ -41,6 +41,7 @@ from .convert import (
     visible_source,
     visible_start,
 )
+from .gallery import generated_page
 
 __all__ = ["downloadable_script"]  # the script a reader downloads (convert.py)
 
@@ -354,13 +355,7 @@ def render_api_index(tutorials: list[tuple[str, str, dict]]) -> str:
             uses.setdefault(name, []).append((title, link))
             urls[name] = url
     lines = [
-        "---",
-        "search:",
-        "  exclude: true",
-        "---",
-        "",
-        "# API index",
-        "",
+        *generated_page("API index"),
         "Every PyTorch and torchvision API that the tutorials' code uses, with the tutorials",
         "that use it: the name links to its reference documentation, each tutorial to its page.",
         "",

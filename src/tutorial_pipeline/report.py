@@ -6,7 +6,7 @@ near the top for any of their titles.
 
 from __future__ import annotations
 
-from .gallery import Tutorial
+from .gallery import Tutorial, generated_page
 
 
 def _when(timestamp: str) -> str:
@@ -21,13 +21,7 @@ def render_report(
     tutorials' prose that name nothing on this site (file, line, role, target)."""
     results = [tutorial.result for tutorial in tutorials]
     lines = [
-        "---",
-        "search:",
-        "  exclude: true",
-        "---",
-        "",
-        "# Build report",
-        "",
+        *generated_page("Build report"),
         "Every tutorial on this site is executed when the site is built; this page is written",
         "by that build. A tutorial runs again only when its script, the build pipeline or an",
         "installed package changes; otherwise its executed notebook is reused from the cache",
