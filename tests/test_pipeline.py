@@ -488,6 +488,27 @@ def test_damaged_cache_entries_are_executed_again(two_tutorials, caplog):
     assert executed(build_tutorials(scripts, cache_dir=cache, environment="env")) == set()
 
 
+def test_stale_tutorials_run_longest_first_by_their_last_run(tmp_path, caplog):
+    folder = tmp_path / "tutorials"
+    folder.mkdir()
+    quick = write_tutorial(folder, "a_quick.py", "# %%\n# Cell\n# ----\nprint('quick')\n")
+    slow = write_tutorial(folder, "b_slow.py", "# %%\n# Cell\n# ----\nimport time\ntime.sleep(2)\n")
+    cache = tmp_path / "cache"
+    build_tutorials([quick, slow], cache_dir=cache, environment="env-a", jobs=1)
+    new = write_tutorial(folder, "c_new.py", "# %%\n# Cell\n# ----\nprint('new')\n")
+
+    # Another environment: every tutorial is stale, and the past runs tell their lengths.
+    with caplog.at_level("INFO", logger="mkdocs.plugins.tutorial_pipeline"):
+        results = build_tutorials([quick, slow, new], cache_dir=cache, environment="env-b", jobs=1)
+    started = [
+        r.getMessage().split(":")[0] for r in caplog.records if r.getMessage().endswith("executing")
+    ]
+    # The one never run comes first (its cost is unknown), then the longest known.
+    assert started == ["c_new.py", "b_slow.py", "a_quick.py"]
+    assert [result.stem for result in results] == ["a_quick", "b_slow", "c_new"]
+    assert executed(results) == {"a_quick", "b_slow", "c_new"}
+
+
 def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, sleepy_tutorials):
     import signal
 

@@ -191,6 +191,17 @@ class NotebookCache:
         """Whether an entry for ``key`` exists (unchecked: `load` checks it)."""
         return all(path.is_file() for path in self._paths(stem, key))
 
+    def last_seconds(self, stem: str) -> float | None:
+        """How long ``stem``'s newest cached run took, whatever its key, or None if it has
+        none: a script edit, a package upgrade or a pipeline change makes a tutorial stale but
+        leaves its past runs here (`KEEP_PER_TUTORIAL`), which tell roughly how long it takes."""
+        for meta in _entries(self.root, stem):
+            try:
+                return float(json.loads(meta.read_text(encoding="utf-8"))["seconds"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return None
+
     def load(self, stem: str, key: str) -> Record | None:
         """The cached run of ``stem`` for ``key``, or None: absent, unreadable or damaged
         entries are misses (a damaged one is logged and removed)."""
