@@ -541,6 +541,60 @@ def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, slee
     assert not _processes_in(sleepy_tutorials[0].parent), "no kernel is left running"
 
 
+def test_ctrl_c_while_the_fork_server_imports_stops_at_once(tmp_path):
+    import signal
+
+    # A library that takes a minute to import, preloaded because both tutorials import it.
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "slow_library.py").write_text("import time\ntime.sleep(60)\n")
+    folder = tmp_path / "tutorials"
+    folder.mkdir()
+    body = "# %%\n# Import\n# ------\nimport slow_library\n"
+    scripts = [write_tutorial(folder, f"{name}.py", body) for name in ("a", "b")]
+    code = (
+        "from pathlib import Path\nfrom tutorial_pipeline import build_tutorials, forkserver\n"
+        "forkserver.PRELOADABLE = forkserver.PRELOADABLE | {'slow_library'}\n"
+        f"build_tutorials([Path(p) for p in {[str(s) for s in scripts]!r}],"
+        f" cache_dir=Path({str(tmp_path / 'cache')!r}), jobs=2)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(library), str(ROOT / "src")])}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _processes_running("forkserver.py", "slow_library") and time.monotonic() < deadline:
+        time.sleep(0.1)  # the server is importing it
+    assert _processes_running("forkserver.py", "slow_library"), (
+        "the fork server preloads the library"
+    )
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    interrupted = time.perf_counter()
+    _, stderr = process.communicate(timeout=90)
+    assert time.perf_counter() - interrupted < 5, stderr
+    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert not list((tmp_path / "cache").glob("*.ipynb"))
+    assert not _processes_running("forkserver.py", "slow_library"), "the fork server is gone"
+
+
+def _processes_running(*words: str) -> list[int]:
+    """The processes whose command line holds each of ``words``."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            if all(word.encode() in cmdline for word in words):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 def _processes_in(folder: Path) -> list[int]:
     """The processes whose working directory is ``folder`` (kernels run in theirs)."""
     found = []

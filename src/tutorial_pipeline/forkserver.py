@@ -210,6 +210,11 @@ class ForkServer:
         self._exits: dict[int, int] = {}
         self._ready: dict | None = None
         self._warned = False
+        # Whether a kernel has been asked for, and whether the build was stopped: a server
+        # that has forked nothing yet is killed on Ctrl-C rather than waited for.
+        self._gate = threading.Lock()
+        self._launched = False
+        self._aborted = False
         self._process = subprocess.Popen(
             [python, "-c", _BOOTSTRAP, __file__, str(theirs.fileno()), *preload],
             env=env,
@@ -262,7 +267,11 @@ class ForkServer:
         request = {"args": cmd[3:], "env": dict(env), "cwd": str(cwd)}
         with self._lock:
             try:
-                _send(self._channel, request)
+                with self._gate:
+                    if self._aborted:
+                        raise OSError("stopped")
+                    self._launched = True
+                    _send(self._channel, request)
             except OSError:
                 raise ForkServerError(f"the kernel fork server is gone ({self._gone()})") from None
             deadline = time.monotonic() + READY_TIMEOUT
@@ -303,6 +312,16 @@ class ForkServer:
     def _gone(self) -> str:
         code = self._process.poll()
         return "still running" if code is None else f"it exited with code {code}"
+
+    def abort(self) -> None:
+        """On Ctrl-C: kill the server now if it has not forked a kernel yet (it may be in
+        the middle of seconds of imports, which `close` would wait for), so that a launch
+        waiting for it fails at once. Once kernels exist they are the build's to kill, and
+        the server is stopped by `close` as usual."""
+        with self._gate:
+            self._aborted = True
+            if not self._launched:
+                self._process.kill()
 
     def close(self) -> None:
         """Stop the server (and any kernel still running from it)."""

@@ -273,6 +273,8 @@ def build_tutorials(
                 break
     except BaseException:  # KeyboardInterrupt: stop now, keep nothing half-done
         stop.set()
+        if fork_server is not None:
+            fork_server.abort()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
