@@ -79,7 +79,11 @@ def serve(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the whole test suite in parallel: snippets, tutorials, site and pipeline."""
     bin_dir = use_site_env(session)
-    session.run(bin_dir / "pytest", "-n", "auto", *session.posargs, external=True)
+    # worksteal: each worker starts on a contiguous share of the tests, so the one that builds
+    # the site (its tests come first, tests/conftest.py) is not waited for by the others.
+    session.run(
+        bin_dir / "pytest", "-n", "auto", "--dist", "worksteal", *session.posargs, external=True
+    )
 
 
 @nox.session(venv_backend="none", default=False)

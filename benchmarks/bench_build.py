@@ -18,7 +18,8 @@ are left alone, and prints one table:
   plain build: what a build with no overhead at all would take;
 * every tutorial stale with their past runs in the cache (here the cell timeout changes, as a
   package upgrade or a pipeline change would): the build runs the longest first;
-* the test suite with `-n auto` and with `-n 0` (skip with --no-tests), against the cold build.
+* the test suite as `nox -s tests` runs it (`-n auto --dist worksteal`) and with `-n 0` (skip
+  with --no-tests), against the cold build.
 
 Cold means cold for everyone: each peer build and each standalone run gets an empty
 torch.compile cache (``TORCHINDUCTOR_CACHE_DIR``, ``TRITON_CACHE_DIR``), as each of our kernels
@@ -311,8 +312,10 @@ def main() -> None:
 
         if not args.no_tests:
             pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-            seconds = timed([*pytest, "-n", "auto"], ROOT, env)
-            rows.append(("test suite, -n auto", seconds, f"{seconds / cold:.2f}x cold"))
+            seconds = timed([*pytest, "-n", "auto", "--dist", "worksteal"], ROOT, env)
+            rows.append(
+                ("test suite, as nox -s tests runs it", seconds, f"{seconds / cold:.2f}x cold")
+            )
             rows.append(("test suite, -n 0", timed([*pytest, "-n", "0"], ROOT, env), ""))
 
     cpu = f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}"

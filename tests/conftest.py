@@ -10,6 +10,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,13 +54,43 @@ def mkdocs_build(
     )
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The temporary folder that every xdist worker of this test run shares."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], str | None]) -> Path:
+    """The folder ``name``, filled by ``build(folder)`` (which returns None, or why it failed)
+    in one xdist worker of this run; the others wait for it and use its result, or fail with
+    the same message."""
+    from filelock import FileLock
+
+    root = run_folder(tmp_path_factory)
+    folder, failed, done = root / name, root / f"{name}.failed", root / f"{name}.done"
+    with FileLock(root / f"{name}.lock"):
+        if not (done.exists() or failed.exists()):
+            folder.mkdir(exist_ok=True)
+            error = build(folder)
+            (failed if error else done).write_text(error or "", encoding="utf-8")
+    if failed.exists():
+        pytest.fail(failed.read_text(encoding="utf-8"), pytrace=False)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def shared_cache(tmp_path_factory) -> Path:
     """One cache of executed notebooks for the whole run, shared by the xdist workers, so a
     tutorial executed by its notebook test is not executed again by the site build."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    path = root / "tutorial-cache"
+    path = run_folder(tmp_path_factory) / "tutorial-cache"
     path.mkdir(exist_ok=True)
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that read this run's executed tutorials (the site's, the notebook runs) go
+    first. ``nox -s tests`` runs ``--dist worksteal``, which hands each worker a contiguous
+    share: the first worker then builds the site while the others run the rest, and take
+    over its queue's tail when they are done. (In collection order these tests came last,
+    and one worker built the site while the other sat idle.)"""
+    items.sort(key=lambda item: "shared_cache" not in getattr(item, "fixturenames", ()))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, TUTORIALS, mkdocs_build
+from conftest import ROOT, TUTORIALS, built_once, mkdocs_build
 
 from tutorial_pipeline import TutorialBuildError, build_tutorials, discover
 from tutorial_pipeline.convert import script_to_notebook
@@ -31,12 +31,16 @@ RAW_REST = re.compile(
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    """The compatibility scripts built as one small site; returns the project folder."""
+    """The compatibility scripts built as one small site, once per test run; returns the
+    project folder."""
+    return built_once(tmp_path_factory, "compat", _build_compat_site)
+
+
+def _build_compat_site(project: Path) -> str | None:
     import yaml
 
-    project = tmp_path_factory.mktemp("compat")
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
     config["hooks"] = [str(ROOT / "src/tutorial_pipeline/mkdocs_hook.py")]
     config["theme"]["custom_dir"] = str(ROOT / "docs/overrides")
@@ -59,8 +63,8 @@ def site(tmp_path_factory) -> Path:
     shutil.copytree(COMPAT, project / "tutorials", ignore=shutil.ignore_patterns("__pycache__"))
     result = mkdocs_build(project, cache=project / ".cache")
     if result.returncode != 0:
-        pytest.fail(f"the compatibility site did not build:\n{result.stdout}\n{result.stderr}")
-    return project
+        return f"the compatibility site did not build:\n{result.stdout}\n{result.stderr}"
+    return None
 
 
 def article(project: Path, page: str) -> str:

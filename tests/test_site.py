@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TUTORIALS, mkdocs_build
+from conftest import ROOT, TUTORIALS, built_once, mkdocs_build
 
 from tutorial_pipeline.cache import imported_modules
 
@@ -16,11 +16,15 @@ pytestmark = pytest.mark.docs
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory, shared_cache) -> Path:
-    site_dir = tmp_path_factory.mktemp("site")
-    result = mkdocs_build(ROOT, cache=shared_cache, site=site_dir)
-    if result.returncode != 0:
-        pytest.fail(f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}")
-    return site_dir
+    """The site, built once per test run (by one xdist worker; the others wait for it)."""
+
+    def build(site_dir: Path) -> str | None:
+        result = mkdocs_build(ROOT, cache=shared_cache, site=site_dir)
+        if result.returncode != 0:
+            return f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
+        return None
+
+    return built_once(tmp_path_factory, "site", build)
 
 
 def page(site: Path, name: str) -> str:

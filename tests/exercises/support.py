@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +41,32 @@ def _defines_checker(source: str) -> bool:
     )
 
 
-def load_checkers(stem: str) -> dict[str, Callable[..., bool]]:
-    """Every ``check_*`` function of ``tutorials/<stem>.py``, each from its own cell."""
+def load_checkers(stem: str) -> Mapping[str, Callable[..., bool]]:
+    """Every ``check_*`` function of ``tutorials/<stem>.py`` by name, loaded on first use: the
+    exercise cells run their starters (a training step, Lightning's import), which a test
+    worker that only collects the module, and runs none of its tests, should not pay for."""
+    return _Checkers(stem)
+
+
+class _Checkers(Mapping):
+    def __init__(self, stem: str):
+        self.stem = stem
+
+    @functools.cached_property
+    def _loaded(self) -> dict[str, Callable[..., bool]]:
+        return _load_checkers(self.stem)
+
+    def __getitem__(self, name: str) -> Callable[..., bool]:
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded)
+
+    def __len__(self) -> int:
+        return len(self._loaded)
+
+
+def _load_checkers(stem: str) -> dict[str, Callable[..., bool]]:
     script = ROOT / "tutorials" / f"{stem}.py"
     checkers: dict[str, Callable[..., bool]] = {}
     for start, source in cells(script):
