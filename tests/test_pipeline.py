@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import conftest
@@ -414,13 +415,9 @@ def _build_in_subprocess(
     tmp_path: Path, scripts: list[Path], prefix: list[str] | None = None, **env: str
 ) -> tuple[subprocess.CompletedProcess, float]:
     code = (
-        "import sys; from pathlib import Path\n"
-        "from tutorial_pipeline import TutorialBuildError, build_tutorials\n"
-        "try:\n"
-        f"    build_tutorials([Path(p) for p in {[str(s) for s in scripts]!r}],"
-        f" cache_dir=Path({str(tmp_path / 'cache')!r}), jobs=1)\n"
-        "except TutorialBuildError as exc:\n"
-        "    sys.exit(str(exc))\n"
+        "import sys\nfrom tutorial_pipeline import TutorialBuildError\ntry:\n"
+        + textwrap.indent(_build_code(tmp_path, scripts, jobs=1), "    ")
+        + "except TutorialBuildError as exc:\n    sys.exit(str(exc))\n"
     )
     started = time.perf_counter()
     result = subprocess.run(
@@ -431,6 +428,41 @@ def _build_in_subprocess(
         timeout=120,
     )
     return result, time.perf_counter() - started
+
+
+def _build_code(tmp_path: Path, scripts: list[Path], *, jobs: int) -> str:
+    """Python source that builds ``scripts`` into ``tmp_path / "cache"``."""
+    return (
+        "from pathlib import Path\nfrom tutorial_pipeline import build_tutorials\n"
+        f"build_tutorials([Path(p) for p in {[str(s) for s in scripts]!r}],"
+        f" cache_dir=Path({str(tmp_path / 'cache')!r}), jobs={jobs})\n"
+    )
+
+
+def _interrupt_build(
+    code: str, started: Callable[[], bool], *, settle: float, env: dict | None = None
+) -> tuple[float, int, str]:
+    """Run ``code`` as a terminal would, press Ctrl-C ``settle`` seconds after ``started()``
+    holds, and return how long it took to exit after that, its exit code and its stderr."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        # A shell's background job ignores SIGINT; a terminal's Ctrl-C does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not started() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started(), "the build got where Ctrl-C is pressed"
+    time.sleep(settle)
+    process.send_signal(signal.SIGINT)
+    interrupted = time.perf_counter()
+    _, stderr = process.communicate(timeout=90)
+    return time.perf_counter() - interrupted, process.returncode, stderr
 
 
 @pytest.fixture
@@ -510,31 +542,16 @@ def test_stale_tutorials_run_longest_first_by_their_last_run(tmp_path, caplog):
 
 
 def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, sleepy_tutorials):
-    import signal
-
-    code = (
-        "from pathlib import Path\nfrom tutorial_pipeline import build_tutorials\n"
-        f"build_tutorials([Path(p) for p in {[str(s) for s in sleepy_tutorials]!r}],"
-        f" cache_dir=Path({str(tmp_path / 'cache')!r}), jobs=2)\n"
+    cache = tmp_path / "cache"
+    seconds, returncode, stderr = _interrupt_build(
+        _build_code(tmp_path, sleepy_tutorials, jobs=2),
+        lambda: len(list(cache.glob("*.lock"))) >= 2,  # both running tutorials have started
+        settle=3,
     )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        # A shell's background job ignores SIGINT; a terminal's Ctrl-C does not.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while len(list((tmp_path / "cache").glob("*.lock"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)  # both running tutorials have started
-    time.sleep(3)
-    process.send_signal(signal.SIGINT)
-    interrupted = time.perf_counter()
-    _, stderr = process.communicate(timeout=60)
-    assert time.perf_counter() - interrupted < 5
-    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
-    assert not list((tmp_path / "cache").glob("*.ipynb")), "nothing half-done is cached"
-    assert not (tmp_path / "cache" / "c.lock").exists(), "no tutorial starts after Ctrl-C"
+    assert seconds < 5
+    assert returncode != 0 and "KeyboardInterrupt" in stderr
+    assert not list(cache.glob("*.ipynb")), "nothing half-done is cached"
+    assert not (cache / "c.lock").exists(), "no tutorial starts after Ctrl-C"
     deadline = time.monotonic() + 5
     while _processes_in(sleepy_tutorials[0].parent) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -542,8 +559,6 @@ def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, slee
 
 
 def test_ctrl_c_while_the_fork_server_imports_stops_at_once(tmp_path):
-    import signal
-
     # A library that takes a minute to import, preloaded because both tutorials import it.
     library = tmp_path / "library"
     library.mkdir()
@@ -553,58 +568,44 @@ def test_ctrl_c_while_the_fork_server_imports_stops_at_once(tmp_path):
     body = "# %%\n# Import\n# ------\nimport slow_library\n"
     scripts = [write_tutorial(folder, f"{name}.py", body) for name in ("a", "b")]
     code = (
-        "from pathlib import Path\nfrom tutorial_pipeline import build_tutorials, forkserver\n"
+        "from tutorial_pipeline import forkserver\n"
         "forkserver.PRELOADABLE = forkserver.PRELOADABLE | {'slow_library'}\n"
-        f"build_tutorials([Path(p) for p in {[str(s) for s in scripts]!r}],"
-        f" cache_dir=Path({str(tmp_path / 'cache')!r}), jobs=2)\n"
-    )
+    ) + _build_code(tmp_path, scripts, jobs=2)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(library), str(ROOT / "src")])}
-    process = subprocess.Popen(
-        [sys.executable, "-c", code],
+    seconds, returncode, stderr = _interrupt_build(
+        code,
+        lambda: bool(_processes_running("forkserver.py", "slow_library")),  # importing it
+        settle=1,
         env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    deadline = time.monotonic() + 60
-    while not _processes_running("forkserver.py", "slow_library") and time.monotonic() < deadline:
-        time.sleep(0.1)  # the server is importing it
-    assert _processes_running("forkserver.py", "slow_library"), (
-        "the fork server preloads the library"
-    )
-    time.sleep(1)
-    process.send_signal(signal.SIGINT)
-    interrupted = time.perf_counter()
-    _, stderr = process.communicate(timeout=90)
-    assert time.perf_counter() - interrupted < 5, stderr
-    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert seconds < 5, stderr
+    assert returncode != 0 and "KeyboardInterrupt" in stderr
     assert not list((tmp_path / "cache").glob("*.ipynb"))
     assert not _processes_running("forkserver.py", "slow_library"), "the fork server is gone"
 
 
-def _processes_running(*words: str) -> list[int]:
-    """The processes whose command line holds each of ``words``."""
+def _processes(match: Callable[[Path], bool]) -> list[int]:
+    """The processes whose /proc folder ``match`` accepts (one that exits meanwhile is not)."""
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            cmdline = (proc / "cmdline").read_bytes()
-            if all(word.encode() in cmdline for word in words):
+            if match(proc):
                 found.append(int(proc.name))
         except OSError:
             continue
     return found
+
+
+def _processes_running(*words: str) -> list[int]:
+    """The processes whose command line holds each of ``words``."""
+    return _processes(
+        lambda proc: all(w.encode() in (proc / "cmdline").read_bytes() for w in words)
+    )
 
 
 def _processes_in(folder: Path) -> list[int]:
     """The processes whose working directory is ``folder`` (kernels run in theirs)."""
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if Path(os.readlink(proc / "cwd")) == folder:
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    return _processes(lambda proc: Path(os.readlink(proc / "cwd")) == folder)
 
 
 def test_editing_a_data_file_reruns_the_tutorials_beside_it(two_tutorials):
