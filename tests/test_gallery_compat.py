@@ -251,7 +251,7 @@ def test_ignore_blocks_run_but_are_hidden(site: Path):
     assert 'print("visible cell uses", HIDDEN_VALUE)' in script
     notebook = nbformat.read(folder / "ignore_blocks.ipynb", as_version=4)
     assert not any("HIDDEN_VALUE =" in cell.source for cell in notebook.cells)
-    (cached,) = (site / ".cache").glob("ignore_blocks-*.ipynb")
+    (cached,) = (site / ".cache").glob("entries/ignore_blocks-*/notebook.ipynb")
     assert "HIDDEN_VALUE =" in cached.read_text(), "the build ran the ignore block"
 
 

@@ -95,7 +95,7 @@ def test_failure_names_file_line_and_exception_and_is_not_cached(tmp_path):
     assert failure.path == bad and failure.line == 12
     assert str(failure) == f"{bad}:12: RuntimeError: planted"
     assert str(failure) in str(info.value)
-    assert not list((tmp_path / "cache").glob("bad-*")), "a failed run never lands in the cache"
+    assert not list((tmp_path / "cache").rglob("bad-*")), "a failed run never lands in the cache"
 
     bad.write_text(bad.read_text().replace("raise RuntimeError('planted')", "print(x)"))
     (result,) = build_tutorials([bad], cache_dir=tmp_path / "cache", environment="env")
@@ -310,8 +310,8 @@ def test_cache_keeps_a_few_runs_per_tutorial(two_tutorials):
     scripts, cache = two_tutorials
     for environment in ["env-1", "env-2", "env-3", "env-4"]:
         build_tutorials(scripts[:1], cache_dir=cache, environment=environment)
-    assert len(list(cache.glob("first-*.ipynb"))) == cache_module.KEEP_PER_TUTORIAL
-    assert len(list(cache.glob("first-*.json"))) == cache_module.KEEP_PER_TUTORIAL
+    assert len(list(cache.glob("entries/first-*/notebook.ipynb"))) == cache_module.KEEP_PER_TUTORIAL
+    assert len(list(cache.glob("entries/first-*/record.json"))) == cache_module.KEEP_PER_TUTORIAL
     # The newest runs are the ones kept: the last two environments are still cached.
     assert not executed(build_tutorials(scripts[:1], cache_dir=cache, environment="env-4"))
     assert not executed(build_tutorials(scripts[:1], cache_dir=cache, environment="env-3"))
@@ -508,8 +508,8 @@ def test_loopback_down_fails_at_once_naming_the_cause(tmp_path, sleepy_tutorials
 def test_damaged_cache_entries_are_executed_again(two_tutorials, caplog):
     scripts, cache = two_tutorials
     build_tutorials(scripts, cache_dir=cache, environment="env")
-    (first,) = cache.glob("first-*.ipynb")
-    (second,) = cache.glob("second-*.json")
+    (first,) = cache.glob("entries/first-*/notebook.ipynb")
+    (second,) = cache.glob("entries/second-*/record.json")
     first.write_bytes(first.read_bytes()[:100])  # a truncated notebook
     second.write_text("{not json")  # a damaged record
     with caplog.at_level("INFO", logger="mkdocs.plugins.tutorial_pipeline"):
@@ -550,7 +550,7 @@ def test_ctrl_c_stops_the_build_within_seconds_and_caches_nothing(tmp_path, slee
     )
     assert seconds < 5
     assert returncode != 0 and "KeyboardInterrupt" in stderr
-    assert not list(cache.glob("*.ipynb")), "nothing half-done is cached"
+    assert not list(cache.rglob("*.ipynb")), "nothing half-done is cached"
     assert not (cache / "c.lock").exists(), "no tutorial starts after Ctrl-C"
     deadline = time.monotonic() + 5
     while _processes_in(sleepy_tutorials[0].parent) and time.monotonic() < deadline:
@@ -580,7 +580,7 @@ def test_ctrl_c_while_the_fork_server_imports_stops_at_once(tmp_path):
     )
     assert seconds < 5, stderr
     assert returncode != 0 and "KeyboardInterrupt" in stderr
-    assert not list((tmp_path / "cache").glob("*.ipynb"))
+    assert not list((tmp_path / "cache").rglob("*.ipynb"))
     assert not _processes_running("forkserver.py", "slow_library"), "the fork server is gone"
 
 
@@ -706,7 +706,7 @@ def test_a_forked_kernel_that_dies_is_reported_and_the_others_run(tmp_path):
         build_tutorials([dies, lives], cache_dir=tmp_path / "cache", environment="env")
     assert time.perf_counter() - started < 60
     assert "lives.py" not in str(error.value)
-    assert len(list((tmp_path / "cache").glob("lives-*.ipynb"))) == 1
+    assert len(list((tmp_path / "cache").glob("entries/lives-*/notebook.ipynb"))) == 1
 
 
 def test_a_fork_server_that_is_gone_fails_the_launch_loudly(tmp_path):

@@ -1,17 +1,24 @@
 """A cache of executed notebooks, keyed by everything that can change a tutorial's output.
 
-The key hashes the script's bytes, the pipeline's own code, the cell timeout and the
-installed distributions (every ``name==version`` in the environment, torch and torchvision
-among them, plus the Python version). Editing one tutorial changes only its key; upgrading
-any package changes every key.
+The key hashes the script's bytes, the helper modules and data files beside it, the
+pipeline's own execution code, the cell timeout, the installed distributions (every
+``name==version`` in the environment, torch and torchvision among them, plus the Python
+version), the execution target (``cpu``, ``cuda:<device name>``: `tutorial_pipeline.target`)
+and the CPU threads a kernel gets. Editing one tutorial changes only its key; upgrading any
+package changes every key; a run on a GPU never serves a CPU build, nor the reverse.
 
-Entries are written atomically (temporary file, then rename) and only after a successful
-run, so a failed or interrupted run never lands in the cache. The record holds the
-notebook's SHA-256: an entry that cannot be read, or whose notebook does not match its
-record (a full disk, an interrupted copy, a partial CI cache restore), is a miss, and the
-tutorial runs again and replaces it. A lock per tutorial lets
-several builds (``mkdocs serve`` and a test run, say) share one cache without running the
-same tutorial twice.
+An entry is a folder named by its tutorial and key, ``entries/<stem>-<key>/``, holding the
+executed notebook and a record (``record.json``: target, threads, run time, peak memory, the
+notebook's SHA-256, ...). It holds no path of the machine that made it and never changes once
+written, so caches made on different machines merge by copying folders (`merge`), which
+checks every entry against its record and refuses one that does not match.
+
+Entries are written atomically (a temporary folder, then rename) and only after a successful
+run, so a failed or interrupted run never lands in the cache. An entry that cannot be read,
+or whose notebook does not match its record (a full disk, an interrupted copy, a partial CI
+cache restore), is a miss, and the tutorial runs again and replaces it. A lock per tutorial
+lets several builds (``mkdocs serve`` and a test run, say) share one cache without running
+the same tutorial twice.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import json
 import logging
 import os
 import platform
-import sys
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -60,8 +67,15 @@ def installed_distributions() -> list[str]:
 
 
 def environment_fingerprint() -> str:
-    """A hash of the interpreter and the installed distributions."""
-    return _sha256(sys.version, platform.machine(), *installed_distributions())
+    """A hash of the interpreter (implementation, version, machine type: not its build date or
+    compiler, which differ between runners of one locked environment) and the installed
+    distributions."""
+    return _sha256(
+        platform.python_implementation(),
+        platform.python_version(),
+        platform.machine(),
+        *installed_distributions(),
+    )
 
 
 #: The pipeline modules that decide what a notebook holds once executed. The others (page
@@ -75,6 +89,7 @@ EXECUTION_MODULES = (
     "rst.py",
     "apiref.py",
     "forkserver.py",
+    "target.py",
 )
 
 
@@ -135,53 +150,103 @@ def _imported_names(path: Path) -> set[str]:
     return {name.split(".")[0] for name in imported_modules(path)}
 
 
-def cache_key(script: Path, *, environment: str, timeout: float) -> str:
+def cache_key(
+    script: Path, *, environment: str, timeout: float, target: str = "cpu", threads: int = 1
+) -> str:
     """Changes with the script, a helper module or data file next to it, the environment, the
-    pipeline's execution code and the cell timeout."""
+    pipeline's execution code, the cell timeout, the target and the kernel's CPU threads."""
     beside = [f"{p.name}\n".encode() + p.read_bytes() for p in companions(script)]
     return _sha256(
-        script.read_bytes(), *beside, environment, glue_fingerprint(), f"timeout={timeout!r}"
+        script.read_bytes(),
+        *beside,
+        environment,
+        glue_fingerprint(),
+        f"timeout={timeout!r}",
+        f"target={target}",
+        f"threads={threads}",
     )
+
+
+#: The files of an entry folder.
+NOTEBOOK, RECORD = "notebook.ipynb", "record.json"
+#: The folder of a cache that holds its entries.
+ENTRIES = "entries"
+#: The folder of a cache that holds mkdocs-jupyter's rendered pages (its own cache, keyed by
+#: a hash of the published notebook and the render settings: `prerender`).
+PAGES = "html"
 
 
 @dataclass(frozen=True)
 class Record:
-    """What the cache knows about one executed tutorial."""
+    """What the cache knows about one executed tutorial (``record.json``, less ``notebook``,
+    which is where this machine keeps the entry)."""
 
     stem: str
     key: str
+    target: str  # "cpu", "cuda:NVIDIA H100 80GB HBM3", ... (tutorial_pipeline.target)
+    threads: int  # CPU threads the kernel was given
     seconds: float
     peak_memory: int
-    device: str | None
+    device: str | None  # the device type torch picked in the kernel; None without torch
     executed_at: str
-    notebook: str  # path of the executed notebook
-    sha256: str = ""  # of the notebook file's bytes
-    threads: int = 1  # CPU threads the kernel was given
+    sha256: str  # of the notebook file's bytes
     #: Modules the tutorial imports that were imported before it ran (a forked kernel):
     #: ``seconds`` does not include importing them.
     preloaded: list[str] = field(default_factory=list)
+    notebook: str = ""  # path of the executed notebook on this machine (not stored)
 
     @property
     def notebook_path(self) -> Path:
         return Path(self.notebook)
 
+    def stored(self) -> dict:
+        data = asdict(self)
+        del data["notebook"]
+        return data
+
+
+class EntryError(Exception):
+    """An entry folder that does not hold what its name and record say."""
+
+
+def entry_name(stem: str, key: str) -> str:
+    return f"{stem}-{key}"
+
+
+def check_entry(folder: Path) -> Record:
+    """The record of the entry in ``folder``, after checking that the folder is named by the
+    record's tutorial and key and that the notebook is the one the record describes (its
+    SHA-256) and readable. Raises `EntryError` saying what is wrong."""
+    folder = Path(folder)
+    notebook, meta = folder / NOTEBOOK, folder / RECORD
+    if not (notebook.is_file() and meta.is_file()):
+        missing = [p.name for p in (notebook, meta) if not p.is_file()]
+        raise EntryError(f"{' and '.join(missing)} missing")
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        record = Record(**{**data, "notebook": str(notebook)})
+    except (ValueError, TypeError) as exc:
+        raise EntryError(f"unreadable record ({type(exc).__name__}: {exc})") from None
+    if folder.name != entry_name(record.stem, record.key):
+        raise EntryError(f"the folder's name does not match the record's key {record.key[:12]}")
+    if _sha256_file(notebook) != record.sha256:
+        raise EntryError("the notebook does not match the SHA-256 in its record")
+    try:
+        nbformat.read(notebook, as_version=4)
+    except Exception as exc:  # a notebook of the right hash but not a notebook
+        raise EntryError(f"unreadable notebook ({type(exc).__name__})") from None
+    return record
+
 
 class NotebookCache:
-    """Executed notebooks on disk: ``<root>/<stem>-<key>.ipynb`` plus a ``.json`` record."""
+    """Executed notebooks on disk: ``<root>/entries/<stem>-<key>/`` (see the module doc)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.entries = self.root / ENTRIES
 
-    def _paths(self, stem: str, key: str) -> tuple[Path, Path]:
-        base = self.root / f"{stem}-{key[:24]}"
-        return base.with_suffix(".ipynb"), base.with_suffix(".json")
-
-    def _prune(self, stem: str) -> None:
-        """Keep the newest few runs of ``stem``: enough for builds with other environments
-        (a second checkout, a test run) that share this cache to find theirs."""
-        for record in _entries(self.root, stem)[KEEP_PER_TUTORIAL:]:
-            record.unlink(missing_ok=True)
-            record.with_suffix(".ipynb").unlink(missing_ok=True)
+    def folder(self, stem: str, key: str) -> Path:
+        return self.entries / entry_name(stem, key)
 
     def lock(self, stem: str) -> FileLock:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -189,39 +254,44 @@ class NotebookCache:
 
     def has(self, stem: str, key: str) -> bool:
         """Whether an entry for ``key`` exists (unchecked: `load` checks it)."""
-        return all(path.is_file() for path in self._paths(stem, key))
+        folder = self.folder(stem, key)
+        return (folder / NOTEBOOK).is_file() and (folder / RECORD).is_file()
 
-    def last_seconds(self, stem: str) -> float | None:
-        """How long ``stem``'s newest cached run took, whatever its key, or None if it has
-        none: a script edit, a package upgrade or a pipeline change makes a tutorial stale but
-        leaves its past runs here (`KEEP_PER_TUTORIAL`), which tell roughly how long it takes."""
-        for meta in _entries(self.root, stem):
-            try:
-                return float(json.loads(meta.read_text(encoding="utf-8"))["seconds"])
-            except (OSError, ValueError, KeyError, TypeError):
+    def records(self, stem: str) -> list[Record]:
+        """The readable records of ``stem``'s entries, newest first (unchecked)."""
+        found = []
+        for meta in self.entries.glob(f"{stem}-*/{RECORD}"):
+            if meta.parent.name.rsplit("-", 1)[0] != stem:
                 continue
-        return None
+            try:
+                data = json.loads(meta.read_text(encoding="utf-8"))
+                found.append(Record(**{**data, "notebook": str(meta.parent / NOTEBOOK)}))
+            except (OSError, ValueError, TypeError):
+                continue
+        return sorted(found, key=lambda r: (r.executed_at, r.key), reverse=True)
+
+    def last_seconds(self, stem: str, target: str | None = None) -> float | None:
+        """How long ``stem``'s newest cached run took, whatever its key (on ``target``'s device
+        type, if given), or None if it has none: a script edit, a package upgrade or a
+        pipeline change makes a tutorial stale but leaves its past runs here
+        (`KEEP_PER_TUTORIAL` per target), which tell roughly how long it takes."""
+        records = self.records(stem)
+        if target is not None:
+            kind = target.split(":", 1)[0]
+            records = [r for r in records if r.target.split(":", 1)[0] == kind]
+        return records[0].seconds if records else None
 
     def load(self, stem: str, key: str) -> Record | None:
         """The cached run of ``stem`` for ``key``, or None: absent, unreadable or damaged
         entries are misses (a damaged one is logged and removed)."""
-        notebook, meta = self._paths(stem, key)
-        if not (notebook.is_file() and meta.is_file()):
+        folder = self.folder(stem, key)
+        if not folder.is_dir():
             return None
         try:
-            data = json.loads(meta.read_text(encoding="utf-8"))
-            record = Record(**{**data, "notebook": str(notebook)})
-            intact = record.key == key and record.sha256 == _sha256_file(notebook)
-            if intact:
-                nbformat.read(notebook, as_version=4)
-        except Exception as exc:  # unreadable JSON, a record of another shape, a bad notebook
-            intact, reason = False, f"{type(exc).__name__}"
-        else:
-            reason = "the notebook does not match its record"
-        if not intact:
-            log.info("%s: cache entry %s is damaged (%s); executing again", stem, meta.name, reason)
-            meta.unlink(missing_ok=True)
-            notebook.unlink(missing_ok=True)
+            record = check_entry(folder)
+        except EntryError as exc:
+            log.info("%s: cache entry %s is damaged (%s); executing again", stem, folder.name, exc)
+            shutil.rmtree(folder, ignore_errors=True)
             return None
         return record
 
@@ -231,51 +301,133 @@ class NotebookCache:
         key: str,
         notebook: nbformat.NotebookNode,
         *,
+        target: str,
+        threads: int,
         seconds: float,
         peak_memory: int,
         device: str | None,
         executed_at: str,
-        threads: int = 1,
         preloaded: list[str] = (),
     ) -> Record:
-        notebook_path, meta_path = self._paths(stem, key)
+        folder = self.folder(stem, key)
         text = nbformat.writes(notebook) + "\n"
         record = Record(
-            stem,
-            key,
-            seconds,
-            peak_memory,
-            device,
-            executed_at,
-            str(notebook_path),
-            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            stem=stem,
+            key=key,
+            target=target,
             threads=threads,
+            seconds=seconds,
+            peak_memory=peak_memory,
+            device=device,
+            executed_at=executed_at,
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             preloaded=list(preloaded),
+            notebook=str(folder / NOTEBOOK),
         )
-        self.root.mkdir(parents=True, exist_ok=True)
-        # The notebook first, the record last: a record only exists for a complete notebook.
-        _atomic_write(notebook_path, text)
-        _atomic_write(meta_path, json.dumps(asdict(record), indent=2) + "\n")
-        self._prune(stem)
+        self.entries.mkdir(parents=True, exist_ok=True)
+        # Written whole in a temporary folder, then renamed: an entry is complete or absent.
+        staging = Path(tempfile.mkdtemp(dir=self.entries, prefix=f".{folder.name}."))
+        try:
+            (staging / NOTEBOOK).write_text(text, encoding="utf-8", newline="\n")
+            (staging / RECORD).write_text(
+                json.dumps(record.stored(), indent=2) + "\n", encoding="utf-8", newline="\n"
+            )
+            shutil.rmtree(folder, ignore_errors=True)  # a damaged entry of the same key
+            os.replace(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._prune(stem, target)
         return record
 
-
-def _entries(root: Path, stem: str) -> list[Path]:
-    """The ``.json`` records of ``stem``'s cached runs, newest first."""
-    records = [p for p in root.glob(f"{stem}-*.json") if p.stem.rsplit("-", 1)[0] == stem]
-    return sorted(records, key=lambda p: p.stat().st_mtime, reverse=True)
+    def _prune(self, stem: str, target: str) -> None:
+        """Keep the newest few runs of ``stem`` on ``target``: enough for builds with other
+        environments (a second checkout, a test run) that share this cache to find theirs."""
+        same = [r for r in self.records(stem) if r.target == target]
+        for record in same[KEEP_PER_TUTORIAL:]:
+            shutil.rmtree(record.notebook_path.parent, ignore_errors=True)
 
 
 def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+@dataclass
+class MergeReport:
+    """What `merge` did: entries copied, entries already there, and entries refused (one
+    line each, naming the entry and why)."""
+
+    copied: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    pages: int = 0  # rendered pages copied
+
+
+def source_entries(source: Path) -> list[Path]:
+    """The entry folders of ``source``: a cache (its ``entries/`` folder) or a folder of
+    caches, such as the shards' artifacts downloaded side by side."""
+    source = Path(source)
+    if (source / ENTRIES).is_dir():
+        return sorted(p for p in (source / ENTRIES).iterdir() if not p.name.startswith("."))
+    if source.is_dir():
+        return [entry for child in sorted(source.iterdir()) for entry in source_entries(child)]
+    return []
+
+
+def merge(into: Path, sources: list[Path]) -> MergeReport:
+    """Copy every entry of ``sources`` into the cache at ``into``, checking each one first
+    (`check_entry`). An entry that fails the check, or whose key is already in ``into`` (or
+    earlier in ``sources``) with other bytes, is refused and not copied."""
+    report = MergeReport()
+    cache = NotebookCache(into)
+    cache.entries.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        if not Path(source).is_dir():
+            report.refused.append(f"{source}: no such folder")
+            continue
+        for entry in source_entries(source):
+            try:
+                record = check_entry(entry)
+            except EntryError as exc:
+                report.refused.append(f"{entry}: {exc}")
+                continue
+            target = cache.folder(record.stem, record.key)
+            if target.is_dir():
+                ours = (target / NOTEBOOK).read_bytes() if (target / NOTEBOOK).is_file() else b""
+                if ours == (entry / NOTEBOOK).read_bytes():
+                    report.present.append(entry.name)
+                else:
+                    report.refused.append(
+                        f"{entry}: the cache already holds key {record.key[:12]} with other "
+                        "bytes (two runs of one key: keep one)"
+                    )
+                continue
+            staging = Path(tempfile.mkdtemp(dir=cache.entries, prefix=f".{entry.name}."))
+            try:
+                for name in (NOTEBOOK, RECORD):
+                    shutil.copyfile(entry / name, staging / name)
+                os.replace(staging, target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            report.copied.append(entry.name)
+        report.pages += _merge_pages(cache.root / PAGES, source)
+    return report
+
+
+def _merge_pages(into: Path, source: Path) -> int:
+    """Copy the rendered pages of ``source`` (a cache or a folder of caches) that ``into``
+    lacks. They are named by a hash of what they were rendered from, so a page of another
+    notebook is never used; one that cannot be read fails the render loudly."""
+    folders = [Path(source) / PAGES] if (Path(source) / PAGES).is_dir() else []
+    if not folders and Path(source).is_dir() and not (Path(source) / ENTRIES).is_dir():
+        folders = [child / PAGES for child in sorted(Path(source).iterdir())]
+    copied = 0
+    for folder in (f for f in folders if f.is_dir()):
+        for page in folder.glob("*.json"):
+            target = into / page.name
+            if not target.exists():
+                into.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(page, target)
+                copied += 1
+    return copied

@@ -151,9 +151,13 @@ def base_environment(*, threads: int) -> dict[str, str]:
     return env
 
 
-def kernel_environment(script: Path, *, threads: int, scratch: Path) -> dict[str, str]:
-    """The environment a tutorial's kernel runs with."""
+def kernel_environment(
+    script: Path, *, threads: int, scratch: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment a tutorial's kernel runs with (``extra``: the target's, such as the
+    accelerators a CPU run must not see)."""
     env = base_environment(threads=threads)
+    env.update(extra or {})
     # Helper modules next to the tutorial import in the kernel and in processes it starts.
     env["PYTHONPATH"] = os.pathsep.join(
         [str(script.parent), *filter(None, [env.get("PYTHONPATH")])]
@@ -243,6 +247,7 @@ def execute_notebook(
     threads: int = 1,
     stop: Stop | None = None,
     fork_server=None,
+    extra_env: dict[str, str] | None = None,
 ) -> Execution:
     """Run every cell of ``notebook`` (a copy is executed); ``path`` names it in errors.
 
@@ -262,6 +267,7 @@ def execute_notebook(
                 threads=threads,
                 stop=stop,
                 fork_server=fork_server,
+                extra_env=extra_env,
             )
         except KernelDied as exc:
             if stop.is_set():
@@ -280,6 +286,7 @@ def _execute_once(
     threads: int,
     stop: Stop,
     fork_server=None,
+    extra_env: dict[str, str] | None = None,
 ) -> Execution:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -324,7 +331,7 @@ def _execute_once(
         km = client.km = client.create_kernel_manager()
         km.fork_server = fork_server
         stop.register(km)
-        env = kernel_environment(path, threads=threads, scratch=Path(scratch))
+        env = kernel_environment(path, threads=threads, scratch=Path(scratch), extra=extra_env)
         started = time.perf_counter()
         try:
             # A loop of our own, closed when done: the pipeline runs notebooks in threads.

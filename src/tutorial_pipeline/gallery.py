@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import nbformat
 
 from .pipeline import TutorialResult
+from .target import label
 
 #: The default thumbnail, a static file of the site (``docs/assets``).
 DEFAULT_THUMBNAIL = "assets/thumbnail.svg"
@@ -117,7 +118,7 @@ def _card(tutorial: Tutorial) -> str:
         f"    [{tutorial.title}]({tutorial.stem}.ipynb){{ .tutorial-card__title }}\n\n"
         f"    {tutorial.summary}\n\n"
         f'    <span class="tutorial-card__meta">Runs in {record.seconds:.1f} s on '
-        f"{(record.device or 'cpu').upper()}</span>\n"
+        f"{label(record.target)}</span>\n"
     )
 
 

@@ -15,9 +15,11 @@
 * ``on_post_build``: TeX in the search index becomes plain text.
 
 Settings come from the environment: ``TUTORIAL_CACHE_DIR`` (default ``.cache/tutorials``),
-``TUTORIAL_CELL_TIMEOUT`` (seconds, default 120), ``TUTORIAL_JOBS`` (default: one per core)
-and ``TUTORIAL_FORKSERVER`` (``0``: launch every kernel rather than fork it, see
-`tutorial_pipeline.forkserver`).
+``TUTORIAL_CELL_TIMEOUT`` (seconds, default 120), ``TUTORIAL_JOBS`` (default: one per core),
+``TUTORIAL_FORKSERVER`` (``0``: launch every kernel rather than fork it, see
+`tutorial_pipeline.forkserver`), ``TUTORIAL_TARGET`` (the execution target's name, see
+`tutorial_pipeline.target`) and ``TUTORIAL_EXECUTE`` (``never``: execute nothing, and fail
+listing every tutorial without a valid cache entry: a render from merged shards).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.toc import get_toc
 
 from tutorial_pipeline import publish  # issue 9: cross-references, code links, API index
-from tutorial_pipeline.cache import reported_versions
+from tutorial_pipeline.cache import PAGES, reported_versions
 from tutorial_pipeline.gallery import Tutorial, describe, render_gallery, thumbnail
 from tutorial_pipeline.html import render_notebook_html, toc_tokens
 from tutorial_pipeline.pipeline import (
@@ -48,6 +50,8 @@ from tutorial_pipeline.pipeline import (
 )
 from tutorial_pipeline.prerender import Prerender
 from tutorial_pipeline.report import render_report
+from tutorial_pipeline.target import device_type
+from tutorial_pipeline.target import label as target_label
 
 GALLERY_URI = "tutorials/index.md"
 REPORT_URI = "tutorials/report.md"
@@ -69,7 +73,7 @@ def _cache_dir(config) -> Path:
 def on_config(config):
     jupyter = config.plugins.get("mkdocs-jupyter")
     if jupyter is not None:  # its rendered pages, beside the notebooks they come from
-        jupyter.config["cache_dir"] = str(_cache_dir(config).resolve() / "html")
+        jupyter.config["cache_dir"] = str(_cache_dir(config).resolve() / PAGES)
     return config
 
 
@@ -106,6 +110,7 @@ def on_files(files: Files, config) -> Files:
             cache_dir=cache_dir,
             timeout=timeout,
             jobs=jobs,
+            execute=os.environ.get("TUTORIAL_EXECUTE") or "auto",
             on_executed=ahead.submit if ahead else None,
         )
     except TutorialBuildError as exc:
@@ -148,17 +153,9 @@ def _generated_page(config, uri: str, markdown: str) -> File:
     return File.generated(config, uri, content=markdown, inclusion=InclusionLevel.NOT_IN_NAV)
 
 
-def _sync(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` unless it already holds the same bytes."""
-    data = source.read_bytes()
-    if not target.is_file() or target.read_bytes() != data:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-
 def _thumbnail(cache_dir: Path, tutorial: Tutorial) -> bytes:
     """The tutorial's gallery thumbnail, scaled once per executed notebook and kept."""
-    path = cache_dir / "thumbnails" / f"{Path(tutorial.result.notebook_path).stem}.png"
+    path = cache_dir / "thumbnails" / f"{tutorial.stem}-{tutorial.result.record.key}.png"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(thumbnail(tutorial.figure))
@@ -262,8 +259,25 @@ def _run_box(tutorial: Tutorial, colab: str | None) -> str:
         f'<a href="{stem}.ipynb" download>{stem}.ipynb</a>{colab_link}. '
         "Every output below comes from executing this script for the site's build (it runs "
         "again whenever the script or an installed package changes): the page ran in "
-        f"{record.seconds:.1f} s on {(record.device or 'cpu').upper()}{_not_counted(record)} "
-        f"with a peak memory of {record.peak_memory / 2**20:.0f} MB.</p></div>\n"
+        f"{record.seconds:.1f} s on {html_escape.escape(target_label(record.target))}"
+        f"{_not_counted(record)} with a peak memory of {record.peak_memory / 2**20:.0f} MB."
+        f"{_published_from(tutorial)}</p></div>\n"
+    )
+
+
+def _published_from(tutorial: Tutorial) -> str:
+    """For a tutorial that asks to be published from an accelerator's run: which run this is."""
+    wanted, target = tutorial.result.wanted, tutorial.result.record.target
+    if not wanted:
+        return ""
+    if device_type(target) == wanted:
+        return (
+            f" The tutorial asks for its page to come from a run on a {wanted.upper()} device, "
+            "since its lesson is that device's numbers: this is that run."
+        )
+    return (
+        f" The tutorial asks for its page to come from a run on a {wanted.upper()} device; "
+        f"this build had no such run, so the numbers below are the {target_label(target)}'s."
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import forkserver
+from . import target as targets
 from .cache import NotebookCache, Record, cache_key, environment_fingerprint, imported_modules
 from .convert import script_to_notebook
 from .errors import TutorialError
@@ -37,6 +38,9 @@ class TutorialResult:
     script: Path
     record: Record
     executed: bool  # True: ran in this build; False: reused from the cache
+    #: The device type the tutorial asks its page to be published from
+    #: (``# sphinx_gallery_publish_target = "cuda"``), or None.
+    wanted: str | None = None
 
     @property
     def stem(self) -> str:
@@ -116,7 +120,7 @@ def threads_per_kernel() -> int:
     return max(1, (os.cpu_count() or 1) // default_jobs())
 
 
-def start_fork_server(stale: list[Path], *, threads: int) -> ForkServer | None:
+def start_fork_server(stale: list[Path], *, threads: int, target: str = "cpu") -> ForkServer | None:
     """A kernel fork server preloaded with what two or more of ``stale`` import, or None
     where kernels are launched as usual (see `forkserver`): fewer than two tutorials to
     run (one kernel gains nothing from it), or not on Linux."""
@@ -130,10 +134,13 @@ def start_fork_server(stale: list[Path], *, threads: int) -> ForkServer | None:
     )
     preload = sorted(name for name, count in counts.items() if count >= 2)
     log.info("kernels fork from a process that imported %s", ", ".join(preload) or "ipykernel")
-    return ForkServer(env=base_environment(threads=threads), preload=preload)
+    env = {**base_environment(threads=threads), **targets.hidden_devices(target)}
+    return ForkServer(env=env, preload=preload)
 
 
-def execution_order(scripts: list[Path], stale: list[Path], cache: NotebookCache) -> list[Path]:
+def execution_order(
+    scripts: list[Path], stale: list[Path], cache: NotebookCache, target: str = "cpu"
+) -> list[Path]:
     """The order in which the build's workers take ``scripts``: the up-to-date ones first
     (they are only loaded), then the stale ones, longest first by their last cached run.
 
@@ -142,7 +149,7 @@ def execution_order(scripts: list[Path], stale: list[Path], cache: NotebookCache
     while the other idles. Tutorials with no past run (a cold cache, a new tutorial) keep their
     file order, ahead of the known ones, as their cost is unknown."""
     fresh = [script for script in scripts if script not in stale]
-    known = {script: cache.last_seconds(script.stem) for script in stale}
+    known = {script: cache.last_seconds(script.stem, target) for script in stale}
     unknown = [script for script in stale if known[script] is None]
     timed = sorted((s for s in stale if known[s] is not None), key=lambda s: -known[s])
     return fresh + unknown + timed
@@ -166,17 +173,104 @@ def check_loopback(script: Path) -> None:
         ) from None
 
 
+#: In-file setting (sphinx-gallery's comment style) naming the device type a tutorial's page
+#: should be published from when a run on it exists: ``# sphinx_gallery_publish_target = "cuda"``.
+PUBLISH_TARGET = "publish_target"
+#: ``TUTORIAL_EXECUTE``: ``auto`` runs what is stale; ``never`` runs nothing and fails, listing
+#: every tutorial without a valid cache entry (a render from merged shards).
+EXECUTE_MODES = ("auto", "never")
+
+
+def publish_target(script: Path) -> str | None:
+    """The device type ``script`` asks its page to be published from, or None."""
+    from sphinx_gallery.py_source_parser import extract_file_config
+
+    wanted = extract_file_config(script.read_text(encoding="utf-8")).get(PUBLISH_TARGET)
+    if wanted is None:
+        return None
+    if not isinstance(wanted, str) or not wanted.isidentifier() or wanted == "cpu":
+        raise TutorialError(
+            script,
+            None,
+            f"sphinx_gallery_{PUBLISH_TARGET} = {wanted!r}: name an accelerator's device type, "
+            'such as "cuda" (the page is published from a run on it when one exists)',
+        )
+    return wanted
+
+
+class MissingEntries(TutorialError):
+    """``TUTORIAL_EXECUTE=never`` and these tutorials have no valid cache entry."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build would do: every script's key for this build's target, the entry each page
+    would be published from (None: it must execute), and the stale scripts."""
+
+    target: str
+    threads: int
+    keys: dict[Path, str]
+    published: dict[Path, Record | None]
+    wanted: dict[Path, str | None]
+
+    @property
+    def stale(self) -> list[Path]:
+        return [script for script, record in self.published.items() if record is None]
+
+
+def make_plan(
+    scripts: list[Path],
+    cache: NotebookCache,
+    *,
+    environment: str,
+    timeout: float,
+    target: str,
+    threads: int,
+) -> Plan:
+    """Find each script's entry: a run on the device type it asks to be published from, when
+    the cache holds a valid one for the script as it is now, else the run for this build's
+    target (checked: a damaged entry is a miss)."""
+
+    def key_for(script: Path, on: str, with_threads: int) -> str:
+        return cache_key(
+            script, environment=environment, timeout=timeout, target=on, threads=with_threads
+        )
+
+    keys, published, wanted = {}, {}, {}
+    for script in scripts:
+        keys[script] = key_for(script, target, threads)
+        wanted[script] = publish_target(script)
+        record = None
+        if wanted[script] and wanted[script] != targets.device_type(target):
+            for other in cache.records(script.stem):
+                if targets.device_type(other.target) == wanted[script] and other.key == key_for(
+                    script, other.target, other.threads
+                ):
+                    record = cache.load(script.stem, other.key)
+                    if record is not None:
+                        break
+        published[script] = record or cache.load(script.stem, keys[script])
+    return Plan(target, threads, keys, published, wanted)
+
+
 def _build_one(
     script: Path,
     cache: NotebookCache,
     *,
-    key: str,
+    plan: Plan,
     timeout: float,
-    threads: int,
     stop: Stop,
     fork_server: ForkServer | None,
     on_executed: Callable[[TutorialResult], None] | None,
 ) -> TutorialResult:
+    key, wanted = plan.keys[script], plan.wanted[script]
+    record = plan.published[script]
+    if record is not None and record.key != key:  # a run on another target, published as is
+        import nbformat
+
+        check_outputs(nbformat.read(record.notebook_path, as_version=4), script)
+        log.info("%s: published from its run on %s", script.name, record.target)
+        return TutorialResult(script, record, executed=False, wanted=wanted)
     with cache.lock(script.stem):
         record = cache.load(script.stem, key)
         if record is not None:
@@ -184,7 +278,7 @@ def _build_one(
 
             check_outputs(nbformat.read(record.notebook_path, as_version=4), script)
             log.info("%s: up to date (ran in %.1f s)", script.name, record.seconds)
-            return TutorialResult(script, record, executed=False)
+            return TutorialResult(script, record, executed=False, wanted=wanted)
         check_loopback(script)
         log.info("%s: executing", script.name)
         with PARSE_LOCK:
@@ -193,19 +287,28 @@ def _build_one(
             notebook,
             path=script,
             timeout=timeout,
-            threads=threads,
+            threads=plan.threads,
             stop=stop,
             fork_server=fork_server,
+            extra_env=targets.hidden_devices(plan.target),
         )
+        ran_on = execution.device
+        if ran_on is not None and ran_on != targets.device_type(plan.target):
+            raise TutorialError(
+                script,
+                None,
+                f"the tutorial ran on {ran_on} though the build's target is {plan.target}",
+            )
         record = cache.store(
             script.stem,
             key,
             execution.notebook,
+            target=plan.target,
+            threads=plan.threads,
             seconds=execution.seconds,
             peak_memory=execution.peak_memory,
             device=execution.device,
             executed_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            threads=threads,
             preloaded=sorted(set(execution.preloaded) & imported_modules(script)),
         )
         log.info(
@@ -214,7 +317,7 @@ def _build_one(
             execution.seconds,
             execution.peak_memory / 2**20,
         )
-        result = TutorialResult(script, record, executed=True)
+        result = TutorialResult(script, record, executed=True, wanted=wanted)
     if on_executed is not None:
         on_executed(result)
     return result
@@ -227,24 +330,54 @@ def build_tutorials(
     timeout: float = DEFAULT_TIMEOUT,
     jobs: int | None = None,
     environment: str | None = None,
+    target: str | None = None,
+    execute: str = "auto",
     on_executed: Callable[[TutorialResult], None] | None = None,
 ) -> list[TutorialResult]:
-    """Bring every script's executed notebook up to date, running stale ones in parallel.
+    """Bring every script's executed notebook up to date, running stale ones in parallel on
+    ``target`` (default: ``TUTORIAL_TARGET``, else this machine's: `tutorial_pipeline.target`).
     ``on_executed`` is called with each tutorial that ran, as soon as it is cached (in a
-    worker thread, while other tutorials may still be running).
+    worker thread, while other tutorials may still be running). With ``execute="never"``
+    nothing runs: a tutorial without a valid entry fails the build at once, all of them
+    listed with their key and target.
 
     Raises `TutorialBuildError` naming every failed tutorial (file, line and exception);
     the tutorials that succeeded are cached all the same. A kernel that cannot start stops
     the build at once (it is the machine's fault, and every other tutorial would wait for
     it too); so does Ctrl-C, which kills the running kernels and starts no other tutorial.
     """
-    cache = NotebookCache(cache_dir)
-    environment = environment if environment is not None else environment_fingerprint()
+    if execute not in EXECUTE_MODES:
+        raise TutorialBuildError(
+            [TutorialError(None, None, f"TUTORIAL_EXECUTE={execute!r}: use one of {EXECUTE_MODES}")]
+        )
+    try:
+        target = targets.resolve(target)
+        cache = NotebookCache(cache_dir)
+        environment = environment if environment is not None else environment_fingerprint()
+        plan = make_plan(
+            scripts,
+            cache,
+            environment=environment,
+            timeout=timeout,
+            target=target,
+            threads=threads_per_kernel(),
+        )
+    except TutorialError as exc:
+        raise TutorialBuildError([exc]) from None
+    if execute == "never" and plan.stale:
+        raise TutorialBuildError(
+            [
+                MissingEntries(
+                    script,
+                    None,
+                    f"no valid cache entry (key {plan.keys[script][:12]}, target {target}) and "
+                    "TUTORIAL_EXECUTE=never",
+                )
+                for script in plan.stale
+            ]
+        )
     jobs = jobs or default_jobs()
-    threads = threads_per_kernel()
-    keys = {s: cache_key(s, environment=environment, timeout=timeout) for s in scripts}
-    stale = [script for script in scripts if not cache.has(script.stem, keys[script])]
-    fork_server = start_fork_server(stale, threads=threads)
+    fork_server = start_fork_server(plan.stale, threads=plan.threads, target=plan.target)
     stop = Stop()
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(scripts) or 1)))
     submitted: dict[Path, Future] = {}
@@ -254,14 +387,13 @@ def build_tutorials(
                 _build_one,
                 script,
                 cache,
-                key=keys[script],
+                plan=plan,
                 timeout=timeout,
-                threads=threads,
                 stop=stop,
                 fork_server=fork_server,
                 on_executed=on_executed,
             )
-            for script in execution_order(scripts, stale, cache)
+            for script in execution_order(scripts, plan.stale, cache, target)
         }
         pending = set(submitted.values())
         while pending:

@@ -7,6 +7,7 @@ near the top for any of their titles.
 from __future__ import annotations
 
 from .gallery import Tutorial, generated_page
+from .target import label
 
 
 def _when(timestamp: str) -> str:
@@ -27,16 +28,19 @@ def render_report(
         "installed package changes; otherwise its executed notebook is reused from the cache",
         "and the figures below are those of the run that produced it.",
         "",
-        "| Tutorial | Status | Run time | Peak memory | Device | CPU threads | Executed at (UTC) |",
-        "| --- | --- | ---: | ---: | --- | ---: | --- |",
+        "| Tutorial | Status | Run time | Peak memory | Target | Device | CPU threads "
+        "| Executed at (UTC) |",
+        "| --- | --- | ---: | ---: | --- | --- | ---: | --- |",
     ]
     for tutorial in tutorials:
         result, record = tutorial.result, tutorial.result.record
         status = "executed in this build" if result.executed else "up to date (cached)"
+        if result.wanted:
+            status += f"; asks for a {result.wanted.upper()} run"
         lines.append(
             f"| [{tutorial.title}]({result.stem}.ipynb) | {status} "
             f"| {record.seconds:.1f} s | {record.peak_memory / 2**20:.0f} MB "
-            f"| {(record.device or 'cpu').upper()} | {record.threads} "
+            f"| {label(record.target)} | {(record.device or 'cpu').upper()} | {record.threads} "
             f"| {_when(record.executed_at)} |"
         )
     total = sum(r.record.seconds for r in results)
@@ -46,6 +50,12 @@ def render_report(
         "parallel, one per core, so the build takes less wall time than this). The build "
         "gives each tutorial's kernel its share of the CPU cores (the threads column, set "
         "through `OMP_NUM_THREADS`), so that parallel kernels do not fight over them.",
+        "",
+        "The target is the machine a tutorial's outputs were made on: the CPU, or a GPU "
+        "named by its model. It is part of the cache key, so a run on one never stands in "
+        "for a run on the other; a tutorial whose lesson is a GPU's numbers asks for its "
+        'page to come from a GPU run (`# sphinx_gallery_publish_target = "cuda"`), which '
+        "the site publishes when one exists, and its page says which run it shows.",
         "",
     ]
     if any(r.record.preloaded for r in results):
