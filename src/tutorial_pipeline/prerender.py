@@ -82,9 +82,14 @@ class Prerender:
         for each in queued:
             self._pool.submit(self._render, each)
 
-    def close(self, *, cancel: bool = False) -> None:
+    def close(self, *, cancel: bool = False, lone: bool = False) -> None:
         """Wait for the renders under way (and, unless ``cancel``, those queued); a lone
-        tutorial is left to the normal render."""
+        tutorial is left to the normal render, unless ``lone`` (a shard, which renders no
+        site, renders every page it ran)."""
+        with self._lock:
+            held, self._first = self._first, None
+        if held is not None and lone and not cancel:
+            self._pool.submit(self._render, held)
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
     def _site_index(self) -> publish.SiteIndex:
