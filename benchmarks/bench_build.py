@@ -19,7 +19,13 @@ are left alone, and prints one table:
 * every tutorial stale with their past runs in the cache (here the cell timeout changes, as a
   package upgrade or a pipeline change would): the build runs the longest first;
 * the test suite as `nox -s tests` runs it (`-n auto --dist worksteal`) and with `-n 0` (skip
-  with --no-tests), against the cold build.
+  with --no-tests), against the cold build;
+* the build across machines (issue 15): from the run times the cold build recorded, the
+  longest-first packing's makespan for 1, 2, 4, 8 and 16 shards against the lower bound
+  max(longest tutorial, total / N) (goal: <= 1.1x), and the local proof of CI's site
+  workflow: three shards one after another, each into an empty cache, then the merge and the
+  render that executes nothing (goal: merge + render <= 1.3x the no-change rebuild).
+  ``--shards-only`` runs just the cold build, the no-change rebuild and these.
 
 Cold means cold for everyone: each peer build and each standalone run gets an empty
 torch.compile cache (``TORCHINDUCTOR_CACHE_DIR``, ``TRITON_CACHE_DIR``), as each of our kernels
@@ -48,7 +54,16 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-COPY = ["mkdocs.yml", "pyproject.toml", "docs", "snippets", "src", "tests", "tutorials"]
+COPY = [
+    "mkdocs.yml",
+    "pyproject.toml",
+    ".tutorial_durations",
+    "docs",
+    "snippets",
+    "src",
+    "tests",
+    "tutorials",
+]
 MKDOCS_GALLERY = "mkdocs-gallery==0.10.4"
 
 
@@ -208,6 +223,48 @@ def standalone_seconds(project: Path, env: dict[str, str], threads: int) -> floa
     return total
 
 
+def shard_figures(cache: Path) -> list[tuple[str, float, str]]:
+    """The packing's makespan against the lower bound, for the run times in ``cache``."""
+    from tutorial_pipeline import shards
+    from tutorial_pipeline.cache import NotebookCache
+
+    store = NotebookCache(cache)
+    stems = sorted({p.name.rsplit("-", 1)[0] for p in store.entries.iterdir()})
+    seconds = {stem: store.last_seconds(stem, "cpu") for stem in stems}
+    rows = []
+    for count in (1, 2, 4, 8, 16):
+        packed = shards.makespan(seconds, shards.pack(seconds, count))
+        bound = shards.lower_bound(seconds, count)
+        rows.append((f"{count} shard(s): packed makespan (bound {bound:.1f} s)", packed,
+                     f"{packed / bound:.2f}x bound"))  # fmt: skip
+    return rows
+
+
+def three_shard_proof(project: Path, env: dict[str, str], no_change: float) -> list:
+    """CI's site workflow on this machine: three shards one after another, each from an empty
+    cache, then the merge and the render that executes nothing."""
+    fresh(project)
+    shutil.rmtree(project / "shards", ignore_errors=True)
+    cli = [sys.executable, "-m", "tutorial_pipeline"]
+    cache = env["TUTORIAL_CACHE_DIR"]
+    rows, shard_seconds = [], []
+    for index in range(1, 4):
+        runner = {**env, "TUTORIAL_CACHE_DIR": str(project / f".cache/runner-{index}")}
+        command = [*cli, "execute", "--shard", f"{index}/3", "--out", f"shards/cpu-{index}"]
+        shard_seconds.append(timed(command, project, runner))
+    each = ", ".join(f"{seconds:.1f}" for seconds in shard_seconds)
+    rows.append((f"three shards, one after another ({each})", sum(shard_seconds), ""))
+    merge = timed([*cli, "merge", "shards"], project, {**env, "TUTORIAL_CACHE_DIR": cache})
+    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", "site"]
+    render = timed(build, project, {**env, "TUTORIAL_EXECUTE": "never"})
+    rows.append(("merge the shards' entries", merge, ""))
+    rows.append(("render, executing nothing (TUTORIAL_EXECUTE=never)", render, ""))
+    rows.append(
+        ("merge + render", merge + render, f"{(merge + render) / no_change:.2f}x no-change")
+    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-tests", action="store_true", help="skip the test-suite timings")
@@ -215,6 +272,11 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated tutorial stems (a quick check)")
     parser.add_argument(
         "--rounds", type=int, default=1, help="cold builds of ours and each peer (median)"
+    )
+    parser.add_argument(
+        "--shards-only",
+        action="store_true",
+        help="only the cold build, the no-change rebuild and the figures across machines",
     )
     args = parser.parse_args()
 
@@ -227,7 +289,7 @@ def main() -> None:
             source = ROOT / name
             if source.is_dir():
                 shutil.copytree(source, project / name)
-            else:
+            elif source.is_file():
                 shutil.copy(source, project / name)
         if args.only:
             keep = set(args.only.split(","))
@@ -247,7 +309,13 @@ def main() -> None:
         threads = threads_per_kernel()
 
         colds = [timed(build, project, env)]
-        rows.append(("no-change rebuild", timed(build, project, env), ""))
+        no_change = timed(build, project, env)
+        rows.append(("no-change rebuild", no_change, ""))
+        shard_rows = shard_figures(cache)
+        if args.shards_only:
+            rows.insert(0, ("cold build (all tutorials execute)", colds[0], ""))
+            print_table(rows + shard_rows + three_shard_proof(project, env, no_change))
+            return
         plain = plain_project(project, cache, Path(tmp) / "plain")
         timed(loose, plain, env)  # fills mkdocs-jupyter's own render cache, as above
         plain_seconds = timed(loose, plain, env)
@@ -317,10 +385,17 @@ def main() -> None:
                 ("test suite, as nox -s tests runs it", seconds, f"{seconds / cold:.2f}x cold")
             )
             rows.append(("test suite, -n 0", timed([*pytest, "-n", "0"], ROOT, env), ""))
+        rows += shard_rows + three_shard_proof(project, env, no_change)
+    print_table(rows)
 
+
+def print_table(rows: list[tuple[str, float, str]]) -> None:
     cpu = f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}"
     print(f"\nBenchmarks on {platform.node() or 'this machine'} ({cpu})\n")
-    print("Ratios: ours / peer for the peers, ours / limit for the limit, tests / cold build.\n")
+    print(
+        "Ratios: ours / peer for the peers, ours / limit for the limit, tests / cold build, "
+        "packed makespan / lower bound, merge + render / no-change rebuild.\n"
+    )
     width = max(len(name) for name, _, _ in rows)
     print(f"| {'what'.ljust(width)} | seconds | ratio |")
     print(f"| {'-' * width} | ------: | ----: |")
