@@ -38,7 +38,10 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.toc import get_toc
 
-from tutorial_pipeline import publish  # issue 9: cross-references, code links, API index
+from tutorial_pipeline import (
+    bound,
+    publish,  # issue 9: cross-references, code links, API index
+)
 from tutorial_pipeline.cache import PAGES, reported_versions
 from tutorial_pipeline.gallery import Tutorial, describe, render_gallery, thumbnail
 from tutorial_pipeline.html import render_notebook_html, toc_tokens
@@ -126,15 +129,19 @@ def on_files(files: Files, config) -> Files:
     # Real files under a source folder of their own (not File.generated): mkdocs-jupyter
     # wraps each notebook's File and reads it through the path it derives from src_dir.
     pages = cache_dir / "pages"
+    truncations = {}
     for uri, tutorial in _state["tutorials"].items():
-        publish.write_published(tutorial.result, pages / uri, src_uri=uri, index=index)
+        shown = bound.publish_page(tutorial.result, pages, src_uri=uri, index=index)
+        truncations[tutorial.stem] = shown
         files.append(File(uri, str(pages), config.site_dir, config.use_directory_urls))
         if tutorial.figure is not None:
             uri = f"tutorials/thumbnails/{tutorial.stem}.png"
             files.append(File.generated(config, uri, content=_thumbnail(cache_dir, tutorial)))
     sections = publish.gallery_sections(tutorials, _state["tutorials_dir"])  # issue 9
     files.append(_generated_page(config, GALLERY_URI, render_gallery(sections)))
-    report = render_report(tutorials, reported_versions(), unresolved=index.unresolved)
+    report = render_report(
+        tutorials, reported_versions(), unresolved=index.unresolved, truncations=truncations
+    )
     files.append(_generated_page(config, REPORT_URI, report))
     api_index = publish.render_api_index(publish.api_uses(_state["tutorials"], pages))  # issue 9
     files.append(_generated_page(config, publish.API_INDEX_URI, api_index))
@@ -326,7 +333,9 @@ def on_page_content(html: str, page, config, files):
             _write_beside(page, name, data)
         script = publish.downloadable_script(tutorial.result.script)
         _write_beside(page, f"{tutorial.stem}.py", script)
-        _write_beside(page, f"{tutorial.stem}.ipynb", published.read_bytes())
+        # The download is the whole notebook; the page shows long outputs in part (bound.py).
+        whole = Path(page.file.src_dir) / bound.DOWNLOADS / page.file.src_uri
+        _write_beside(page, f"{tutorial.stem}.ipynb", whole.read_bytes())
         colab = _colab_url(config, tutorial.stem)
         html = publish.decorate_page(rendered.html, notebook, api_index="../api-index/")
         # The run box right under the title (the notebook's first heading), downloads last.

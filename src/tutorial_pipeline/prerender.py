@@ -27,7 +27,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import publish
+from . import bound, publish
 from .convert import script_to_notebook
 from .pipeline import PARSE_LOCK, TutorialResult
 
@@ -117,7 +117,7 @@ class Prerender:
         uri = f"tutorials/{result.stem}.ipynb"
         index = self._site_index()
         with PARSE_LOCK:  # code links parse the code (ast), which is not thread-safe here
-            publish.write_published(result, self.pages / uri, src_uri=uri, index=index)
+            bound.publish_page(result, self.pages, src_uri=uri, index=index)
         source = str(self.pages / uri)
         cache_path = _get_cache_path(
             self.config["cache_dir"], _compute_cache_key(source, self.config, False)

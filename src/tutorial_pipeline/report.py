@@ -16,10 +16,14 @@ def _when(timestamp: str) -> str:
 
 
 def render_report(
-    tutorials: list[Tutorial], versions: dict[str, str], unresolved: list[dict] = ()
+    tutorials: list[Tutorial],
+    versions: dict[str, str],
+    unresolved: list[dict] = (),
+    truncations: dict[str, list] | None = None,
 ) -> str:
     """Markdown for the report page; ``unresolved`` lists the cross-references of the
-    tutorials' prose that name nothing on this site (file, line, role, target)."""
+    tutorials' prose that name nothing on this site (file, line, role, target), and
+    ``truncations`` the outputs each tutorial's page shows in part (`bound.Truncation`)."""
     results = [tutorial.result for tutorial in tutorials]
     lines = [
         *generated_page("Build report"),
@@ -85,5 +89,25 @@ def render_report(
         for item in unresolved:
             where = f"{item['file']}:{item['line']}"
             lines.append(f"| `{where}` | `:{item['role']}:` `{item['target']}` |")
+        lines.append("")
+    shortened = [
+        (tutorial, item)
+        for tutorial in tutorials
+        for item in (truncations or {}).get(tutorial.stem, [])
+    ]
+    if shortened:
+        lines += [
+            "## Outputs shown in part",
+            "",
+            "These outputs are too long to read on a page: the page shows their first and last",
+            "lines (an image, a smaller copy), and the tutorial's downloadable notebook has",
+            "them whole.",
+            "",
+            "| Where | Output | The page shows | Whole |",
+            "| --- | --- | --- | ---: |",
+        ]
+        for tutorial, item in shortened:
+            where = f"{tutorial.result.script.name}:{item.line}" if item.line else tutorial.stem
+            lines.append(f"| `{where}` | {item.kind} | {item.shown} | {item.total} |")
         lines.append("")
     return "\n".join(lines)
