@@ -250,12 +250,11 @@ def is_api(fullname: str) -> bool:
 
 # -- Pages ---------------------------------------------------------------------------------
 
-_NAME_SPAN = r'<span class="n">{}</span>'
+_NAME_SPAN = r'<span class="n">([^<]*)</span>'
 _DOT = r'<span class="o">\.</span>'
-
-
-def _name_pattern(name: str) -> str:
-    return _DOT.join(_NAME_SPAN.format(re.escape(part)) for part in name.split("."))
+#: A dotted name as Pygments highlights it, not itself an attribute (``x.torch``).
+_CHAIN = re.compile(rf"(?<!{_DOT}){_NAME_SPAN}(?:{_DOT}{_NAME_SPAN})*")
+_PART = re.compile(_NAME_SPAN)
 
 
 def link_code(code_html: str, names: dict[str, list[str]]) -> str:
@@ -267,17 +266,19 @@ def link_code(code_html: str, names: dict[str, list[str]]) -> str:
     """
     if not names:
         return code_html
-    ordered = sorted(names, key=lambda n: (-len(n), n))
-    pattern = re.compile(
-        rf"(?<!{_DOT})(?:{'|'.join('(' + _name_pattern(n) + ')' for n in ordered)})"
-    )
 
     def link(match: re.Match) -> str:
-        name = ordered[match.lastindex - 1]
-        fullname, url = names[name]
-        return (
-            f'<a href="{html.escape(url)}" class="api-link" title="{html.escape(fullname)}">'
-            f"{match.group(0)}</a>"
-        )
+        chain = match.group(0)
+        parts = [(m.group(1), m.end()) for m in _PART.finditer(chain)]
+        for count in range(len(parts), 0, -1):  # the longest dotted prefix that is a name
+            name = ".".join(part for part, _ in parts[:count])
+            if name in names:
+                fullname, url = names[name]
+                end = parts[count - 1][1]
+                return (
+                    f'<a href="{html.escape(url)}" class="api-link" '
+                    f'title="{html.escape(fullname)}">{chain[:end]}</a>{chain[end:]}'
+                )
+        return chain
 
-    return pattern.sub(link, code_html)
+    return _CHAIN.sub(link, code_html)

@@ -40,13 +40,14 @@ def device_type(target: str) -> str:
 
 
 def _no_gpu_device_files() -> bool:
-    """On Linux, whether the machine has no NVIDIA or AMD GPU device files at all: then torch
-    can see no CUDA (or ROCm) device, and asking it (importing torch) is not needed."""
+    """On Linux, whether the machine has no GPU device files at all (NVIDIA's, AMD's ROCm
+    ``/dev/kfd``, the kernel's ``/dev/dri``): then torch can see no accelerator, and asking it
+    (importing torch, seconds) is not needed. Elsewhere, or with any of them, torch is asked."""
     import sys
     from pathlib import Path
 
     return sys.platform == "linux" and not any(
-        Path(node).exists() for node in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd")
+        Path(node).exists() for node in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dri")
     )
 
 
@@ -67,6 +68,8 @@ def _available_accelerator() -> tuple[str, str | None]:
 def detect() -> str:
     """This machine's target: ``cuda:<device name>`` (or another accelerator type) where torch
     finds one, else ``cpu``."""
+    if _no_gpu_device_files():
+        return "cpu"
     kind, name = _available_accelerator()
     return f"{kind}:{name}" if name else kind
 
@@ -85,7 +88,7 @@ def resolve(requested: str | None = None) -> str:
         )
     wanted = match.group(1)
     if wanted != "cpu":
-        have = "cpu" if wanted == "cuda" and _no_gpu_device_files() else _available_accelerator()[0]
+        have = "cpu" if _no_gpu_device_files() else _available_accelerator()[0]
         if have != wanted:
             raise TargetError(
                 f"target {requested!r} needs a {wanted} device, and this machine has "
