@@ -345,7 +345,7 @@ assert times["loop"] > 3 * times["matmul"]
 #   since freed. It is what the operating system holds you to, and it never goes down.
 #
 # The cell runs the broadcast layer, whose two 32 MiB intermediates exist at the same time, and
-# reads the first number where an accelerator is. On every machine it then allocates a 256
+# reads the first number where an accelerator is. On every machine it then allocates a 128
 # MiB CPU tensor and frees it, watching the current resident memory (``/proc/self/statm``, on
 # Linux) and the peak.
 import sys
@@ -391,7 +391,7 @@ else:
     print("no accelerator here: max_memory_allocated has no device to report on")
 
 rss_before = current_rss()
-big = torch.ones(64 * MiB)  # 64 Mi float32 values: 256 MiB, every page written
+big = torch.ones(32 * MiB)  # 32 Mi float32 values: 128 MiB, every page written
 rss_with, peak_with = current_rss(), peak_rss()
 del big
 rss_after, peak_after = current_rss(), peak_rss()
@@ -400,7 +400,7 @@ if rss_before is not None:
         f"resident memory: +{(rss_with - rss_before) / MiB:.0f} MiB with the tensor, "
         f"+{(rss_after - rss_before) / MiB:.0f} MiB after freeing it"
     )
-    assert abs(rss_with - rss_before - 256 * MiB) < 8 * MiB
+    assert abs(rss_with - rss_before - 128 * MiB) < 8 * MiB
     assert rss_after - rss_before < 8 * MiB
 if peak_with is not None:
     print(f"peak resident memory went down after freeing: {peak_after < peak_with}")
@@ -411,7 +411,7 @@ if rss_with is not None and peak_with is not None:
     assert peak_with > rss_with - MiB
 
 # %%
-# The resident memory went up by the tensor's 256 MiB and came back down when it was freed
+# The resident memory went up by the tensor's 128 MiB and came back down when it was freed
 # (blocks this large go straight back to the operating system), but the peak stayed: from
 # then on, ``ru_maxrss`` reports at least that moment. So the peak resident memory answers
 # "how much memory must the machine have for this whole program", never "how much did this
@@ -431,7 +431,7 @@ if rss_with is not None and peak_with is not None:
 # leaves them out, and counts each block of memory (a *storage*) once.
 from torch.utils.checkpoint import checkpoint
 
-B, D, L = 256, 128, 6  # batch, width, blocks
+B, D, L = 128, 128, 6  # batch, width, blocks
 
 
 class Block(nn.Module):
@@ -480,7 +480,7 @@ batch = torch.randn(B, D, device=device)
 
 plain_bytes, plain_loss = saved_activation_bytes(plain_net, batch)
 ckpt_bytes, ckpt_loss = saved_activation_bytes(ckpt_net, batch)
-one = B * D * 4  # bytes of one (256, 128) float32 activation
+one = B * D * 4  # bytes of one (128, 128) float32 activation
 print(
     f"saved for backward, plain       : {plain_bytes / MiB:5.2f} MiB = {plain_bytes // one:2d} "
     f"activations of {one // 1024} KiB"
@@ -572,7 +572,9 @@ def step(net):
     net(batch).square().mean().backward()
 
 
-times = best_times({"plain": lambda: step(plain_net), "checkpointed": lambda: step(ckpt_net)})
+times = best_times(
+    {"plain": lambda: step(plain_net), "checkpointed": lambda: step(ckpt_net)}, repeats=3
+)
 print(
     f"[timing] forward + backward: plain {times['plain'] * 1e3:.1f} ms, checkpointed "
     f"{times['checkpointed'] * 1e3:.1f} ms ({times['checkpointed'] / times['plain']:.2f}x)"
