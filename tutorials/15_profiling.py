@@ -264,6 +264,9 @@ for name, layer in layers.items():
     summary[name] = {
         "calls": {event.key: event.count for event in prof.key_averages()},
         "largest": (biggest.name, getattr(biggest, memory_attr)),
+        "sub summed": sum(
+            getattr(e, memory_attr) for e in prof.key_averages() if e.key == "aten::sub"
+        ),
     }
 print(f"{'layer':10s}{'operator calls':>15s}   largest allocation in one call")
 for name, row in summary.items():
@@ -271,6 +274,8 @@ for name, row in summary.items():
     print(f"{name:10s}{sum(row['calls'].values()):15d}   {size / MiB:6.2f} MiB by {op}")
 fewer = sum(summary["loop"]["calls"].values()) / sum(summary["matmul"]["calls"].values())
 print(f"the matmul form makes {fewer:.0f}x fewer operator calls than the loop")
+loop_sub = summary["loop"]["sub summed"]
+print(f"key_averages() for the loop: aten::sub {loop_sub / MiB:.2f} MiB, summed over {K} calls")
 
 with torch.no_grad():
     outputs = {name: layer(x) for name, layer in layers.items()}
@@ -280,11 +285,11 @@ assert summary["broadcast"]["largest"][0] == "aten::sub"
 assert abs(summary["broadcast"]["largest"][1] - N * K * F * 4) < MiB  # (N, K, F) float32
 assert summary["matmul"]["calls"]["aten::mm"] == 1
 assert summary["matmul"]["largest"][1] <= N * K * 4  # nothing larger than the (N, K) result
-assert fewer > 100
+assert fewer > 100 and abs(loop_sub - K * N * F * 4) < MiB
 
 # %%
-# The three layers agree: the loop and the broadcast exactly, the matmul form to within
-# :math:`10^{-3}` (on values near 128: expanding the square subtracts large numbers, and a
+# The three layers agree: the loop and the broadcast to float32 rounding, the matmul form to
+# within :math:`10^{-3}` (on values near 128: expanding the square subtracts large numbers, and a
 # few low bits cancel). The matmul form makes over a hundred times fewer operator calls than
 # the loop, and allocates nothing larger than its ``(512, 256)`` result. The time follows,
 # measured here in one cell, each layer in turn, best of five:
@@ -342,7 +347,7 @@ assert times["loop"] > 3 * times["matmul"]
 # * the peak *resident set size* of the process (``resource.getrusage(...).ru_maxrss``, in
 #   KiB on Linux and in bytes on macOS) is the most physical memory the whole process has held
 #   at any moment: the interpreter, the libraries, every tensor on the CPU, and memory long
-#   since freed. It is what the operating system holds you to, and it never goes down.
+#   since freed. It is the number to hold against the machine's RAM, and it never goes down.
 #
 # The cell runs the broadcast layer, whose two 32 MiB intermediates exist at the same time, and
 # reads the first number where an accelerator is. On every machine it then allocates a 128
@@ -406,7 +411,7 @@ if peak_with is not None:
     print(f"peak resident memory went down after freeing: {peak_after < peak_with}")
     assert peak_after >= peak_with
 if rss_with is not None and peak_with is not None:
-    # ru_maxrss and /proc/self/statm round a few pages differently: allow 1 MiB
+    # ru_maxrss and /proc/self/statm count a few pages differently: allow 1 MiB
     print(f"peak resident memory includes the tensor: {peak_with > rss_with - MiB}")
     assert peak_with > rss_with - MiB
 
@@ -422,8 +427,8 @@ if rss_with is not None and peak_with is not None:
 # --------------------------------------------
 # During the forward pass, autograd *saves* tensors that the backward pass will need: the
 # input of each ``nn.Linear`` (for its weight gradient), the input of each GELU (for its
-# derivative), and so on. These saved activations usually dominate a training step's memory,
-# and they grow with the batch and the depth.
+# derivative), and so on. These saved activations grow with the batch size and the depth
+# (the weights do not), and in large models they are often most of a step's memory.
 #
 # ``torch.autograd.graph.saved_tensors_hooks(pack, unpack)`` calls ``pack`` on every tensor
 # saved for backward inside the ``with`` block, so the bytes can be counted exactly. Weights
@@ -456,8 +461,8 @@ class Net(nn.Module):
 
 
 def saved_activation_bytes(model, x):
-    """Run forward and loss; return (bytes saved for backward, the loss). Parameters are not
-    counted; each storage is counted once."""
+    """Run forward and loss; return the bytes saved for backward. Parameters are not counted;
+    each storage is counted once."""
     parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved = {}
 
@@ -468,8 +473,8 @@ def saved_activation_bytes(model, x):
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        loss = model(x).square().mean()
-    return sum(saved.values()), loss
+        model(x).square().mean()
+    return sum(saved.values())
 
 
 torch.manual_seed(0)
@@ -478,8 +483,8 @@ ckpt_net = Net(checkpointed=True).to(device)
 ckpt_net.load_state_dict(plain_net.state_dict())
 batch = torch.randn(B, D, device=device)
 
-plain_bytes, plain_loss = saved_activation_bytes(plain_net, batch)
-ckpt_bytes, ckpt_loss = saved_activation_bytes(ckpt_net, batch)
+plain_bytes = saved_activation_bytes(plain_net, batch)
+ckpt_bytes = saved_activation_bytes(ckpt_net, batch)
 one = B * D * 4  # bytes of one (128, 128) float32 activation
 print(
     f"saved for backward, plain       : {plain_bytes / MiB:5.2f} MiB = {plain_bytes // one:2d} "
@@ -505,25 +510,34 @@ assert plain_bytes == (9 * L + 1) * one and ckpt_bytes == (L + 1) * one
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def count_runs(model):
-    """Count forward calls of every block's ``up`` and ``down`` layers."""
-    runs = {"up": 0, "down": 0}
-    for block in model.blocks:
-        for name in runs:
-            getattr(block, name).register_forward_hook(
-                lambda module, args, out, name=name: runs.__setitem__(name, runs[name] + 1)
-            )
-    return runs
+def count_runs(model, runs):
+    """Add a forward hook to every block's ``up`` and ``down`` layer that counts its calls in
+    ``runs``; return the hooks' handles."""
+
+    def counter(name):
+        def hook(module, args, output):
+            runs[name] += 1
+
+        return hook
+
+    return [
+        getattr(block, name).register_forward_hook(counter(name))
+        for block in model.blocks
+        for name in runs
+    ]
 
 
 flops = {}
 runs = {}
-for name, net, loss in [("plain", plain_net, plain_loss), ("checkpointed", ckpt_net, ckpt_loss)]:
-    runs[name] = count_runs(net)
+for name, net in [("plain", plain_net), ("checkpointed", ckpt_net)]:
+    runs[name] = {"up": 0, "down": 0}
+    handles = count_runs(net, runs[name])
     with FlopCounterMode(display=False) as forward_flops:
         loss = net(batch).square().mean()
     with FlopCounterMode(display=False) as backward_flops:
         loss.backward()
+    for handle in handles:
+        handle.remove()
     flops[name] = forward_flops.get_total_flops(), backward_flops.get_total_flops()
     print(
         f"{name:13s} layer runs {runs[name]}  GFLOP forward {flops[name][0] / 1e9:.3f}, "
@@ -621,11 +635,11 @@ reference = a.double() @ b.double()
 a_dev, b_dev = a.to(device), b.to(device)
 
 saved_precision = torch.backends.cuda.matmul.fp32_precision
-errors = {}
+products = {}
 try:
     for mode in ("ieee", "tf32"):
         torch.backends.cuda.matmul.fp32_precision = mode
-        errors[mode] = relative_error(a_dev @ b_dev, reference)
+        products[mode] = a_dev @ b_dev
     try:
         torch.get_float32_matmul_precision()  # the old API's getter, after the new setter
     except RuntimeError as error:
@@ -637,6 +651,7 @@ print(
     f"old API reads {torch.get_float32_matmul_precision()!r}); convolutions: "
     f"{torch.backends.cudnn.conv.fp32_precision!r}"
 )
+errors = {mode: relative_error(product, reference) for mode, product in products.items()}
 emulated = relative_error(round_to_tf32(a) @ round_to_tf32(b), reference)
 
 print(
@@ -646,7 +661,10 @@ print(
 print(f"TF32 emulated on the CPU, relative error: {emulated:.1e}")
 assert emulated > 100 * errors["ieee"]
 nvidia = device.type == "cuda" and torch.version.cuda is not None  # not ROCm
-if nvidia and torch.cuda.get_device_capability() >= (8, 0):  # Ampere or later
+if device.type == "cpu":
+    assert torch.equal(products["ieee"], products["tf32"])  # the setting did not act here
+    print("no CUDA GPU here: the setting had nothing to act on; the CPU computed the same bits")
+elif nvidia and torch.cuda.get_device_capability() >= (8, 0):  # Ampere or later
     assert errors["tf32"] > 10 * errors["ieee"]  # the GPU used TF32
     print("this GPU used TF32 when allowed")
     times = {}
@@ -660,16 +678,12 @@ if nvidia and torch.cuda.get_device_capability() >= (8, 0):  # Ampere or later
         f"[timing] 1024x1024 matmul: ieee {times['ieee'] * 1e3:.3f} ms, "
         f"tf32 {times['tf32'] * 1e3:.3f} ms"
     )
-elif device.type != "cuda":
-    assert errors["tf32"] == errors["ieee"]  # the setting did not act here
-    print(
-        f"no CUDA GPU here: the setting had nothing to act on, and {device.type} computed "
-        "the same bits both times"
-    )
+else:
+    print("the setting acts on NVIDIA GPUs since Ampere: the two errors above show if it did here")
 
 # %%
-# With TF32, an element of the product is off by about one part in a thousand of a typical
-# element, against about one in a million in float32. Most training does not notice; a
+# With TF32 the worst element of the product is off by the order of a thousandth of a typical
+# element's size, against a millionth in float32. Most training does not notice; a
 # numerical method (a solver, an eigendecomposition, a loss that subtracts nearly equal
 # numbers) can. Measure your own model's loss with both settings before you switch it on.
 # Convolutions have their own setting, ``torch.backends.cudnn.conv.fp32_precision``, which
