@@ -74,14 +74,24 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 #
 # Sorting by self time puts the operators that do the work at the top. One forward pass of the
 # model, after one call outside the profile (the first call of anything pays one-off costs):
+from torch.autograd import DeviceType
+
 sort_by = "self_device_time_total" if len(activities) > 1 else "self_cpu_time_total"
+
+
+def calls_per_operator(prof):
+    """How many times each operator or label ran, as the CPU recorded it. (With a GPU
+    activity, the GPU's kernels and its copies of the labels are listed under its device.)"""
+    return {e.key: e.count for e in prof.key_averages() if e.device_type == DeviceType.CPU}
+
+
 with torch.no_grad():
     model(inputs)  # warm-up, not profiled
     with profile(activities=activities) as prof:
         model(inputs)
 print(prof.key_averages().table(sort_by=sort_by, row_limit=8, max_name_column_width=30))
 
-calls = {event.key: event.count for event in prof.key_averages()}
+calls = calls_per_operator(prof)
 print(
     ", ".join(
         f"{op} {calls[op]}x" for op in ["aten::linear", "aten::addmm", "aten::t", "aten::relu"]
@@ -142,9 +152,8 @@ with tempfile.TemporaryDirectory() as trace_dir:
     with open(os.path.join(trace_dir, trace_name)) as f:
         trace = json.load(f)
 
-averages = prof.key_averages()
-print(averages.table(sort_by=sort_by, row_limit=10, max_name_column_width=36))
-calls = {event.key: event.count for event in averages}
+print(prof.key_averages().table(sort_by=sort_by, row_limit=10, max_name_column_width=36))
+calls = calls_per_operator(prof)
 labels = ["forward", "backward", "optimizer step", "Optimizer.step#SGD.step"]
 print("recorded:", ", ".join(f"{name} {calls[name]}x" for name in labels))
 assert all(calls[name] == 3 for name in labels)  # 3 active steps of 5
@@ -165,7 +174,8 @@ assert calls["aten::addmm"] == 2 * 3 and calls["aten::mm"] == 3 * 3
 # in Chrome) to see the steps as a timeline: gaps between GPU kernels are time the GPU waited
 # for the CPU, the first thing to look for when a GPU is busy less than you expect. Here the
 # file only lived until the ``with`` block ended; these are its labels:
-ranges = [event for event in trace["traceEvents"] if event.get("ph") == "X"]  # with a duration
+# the CPU's labelled ranges (a GPU has copies of them, under "gpu_user_annotation")
+ranges = [event for event in trace["traceEvents"] if event.get("cat") == "user_annotation"]
 per_label = {name: sum(event["name"] == name for event in ranges) for name in labels}
 steps = sorted({event["name"] for event in ranges if event["name"].startswith("ProfilerStep")})
 print(f"{trace_name}: steps {steps}")
@@ -208,7 +218,7 @@ def profile_once(layer, memory=False):
 
 loop_prof = profile_once(loop_rbf)
 print(loop_prof.key_averages().table(sort_by=sort_by, row_limit=6, max_name_column_width=30))
-loop_calls = {event.key: event.count for event in loop_prof.key_averages()}
+loop_calls = calls_per_operator(loop_prof)
 assert loop_calls["aten::sub"] == loop_calls["aten::pow"] == loop_calls["aten::sum"] == K
 
 # %%
@@ -262,7 +272,7 @@ for name, layer in layers.items():
     prof = profile_once(layer, memory=True)
     biggest = max(prof.events(), key=lambda event: getattr(event, memory_attr))  # one call
     summary[name] = {
-        "calls": {event.key: event.count for event in prof.key_averages()},
+        "calls": calls_per_operator(prof),
         "largest": (biggest.name, getattr(biggest, memory_attr)),
         "sub summed": sum(
             getattr(e, memory_attr) for e in prof.key_averages() if e.key == "aten::sub"
@@ -724,7 +734,7 @@ with torch.no_grad():
     with profile(activities=activities) as prof:
         conv_cl(images_cl)
 conv_ops = sorted(  # the backend's kernel, below the generic aten::_convolution
-    {e.key for e in prof.key_averages() if e.key.endswith("_convolution")} - {"aten::_convolution"}
+    {op for op in calls_per_operator(prof) if op.endswith("_convolution")} - {"aten::_convolution"}
 )
 print(
     f"output channels_last: {out_cl.is_contiguous(memory_format=torch.channels_last)}; "
