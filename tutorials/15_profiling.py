@@ -173,13 +173,13 @@ assert calls["aten::addmm"] == 2 * 3 and calls["aten::mm"] == 3 * 3
 # timeline). Open it at `ui.perfetto.dev <https://ui.perfetto.dev>`_ (or ``chrome://tracing``
 # in Chrome) to see the steps as a timeline: gaps between GPU kernels are time the GPU waited
 # for the CPU, the first thing to look for when a GPU is busy less than you expect. Here the
-# file only lived until the ``with`` block ended; these are its labels:
-# the CPU's labelled ranges (a GPU has copies of them, under "gpu_user_annotation")
+# file only lived until the ``with`` block ended; these are its labelled ranges, as the CPU
+# recorded them (category ``user_annotation``; a GPU adds copies, ``gpu_user_annotation``):
 ranges = [event for event in trace["traceEvents"] if event.get("cat") == "user_annotation"]
 per_label = {name: sum(event["name"] == name for event in ranges) for name in labels}
 steps = sorted({event["name"] for event in ranges if event["name"].startswith("ProfilerStep")})
 print(f"{trace_name}: steps {steps}")
-print(f"label ranges: {per_label}")
+print("label ranges:", ", ".join(f"{name} {count}" for name, count in per_label.items()))
 assert steps == ["ProfilerStep#2", "ProfilerStep#3", "ProfilerStep#4"]
 assert all(count == 3 for count in per_label.values())
 
@@ -189,7 +189,8 @@ assert all(count == 3 for count in per_label.values())
 # A *radial basis* layer scores each input by its squared distance to ``K`` learned centres:
 # :math:`\text{out}_{nk} = \lVert x_n - c_k \rVert^2`. Written the way one would explain it,
 # one centre at a time in a Python loop, it is correct, and slow. The profile says why before
-# any timing does: look at the **# of Calls** column.
+# any timing does: look at the **# of Calls** column (the table's last; scroll right), or at
+# the line printed under the table.
 N, K, F = 512, 256, 64  # inputs, centres, features
 
 
@@ -219,6 +220,9 @@ def profile_once(layer, memory=False):
 loop_prof = profile_once(loop_rbf)
 print(loop_prof.key_averages().table(sort_by=sort_by, row_limit=6, max_name_column_width=30))
 loop_calls = calls_per_operator(loop_prof)
+print(
+    "calls:", ", ".join(f"{op} {loop_calls[op]}" for op in ["aten::sub", "aten::pow", "aten::sum"])
+)
 assert loop_calls["aten::sub"] == loop_calls["aten::pow"] == loop_calls["aten::sum"] == K
 
 # %%
@@ -496,14 +500,10 @@ batch = torch.randn(B, D, device=device)
 plain_bytes = saved_activation_bytes(plain_net, batch)
 ckpt_bytes = saved_activation_bytes(ckpt_net, batch)
 one = B * D * 4  # bytes of one (128, 128) float32 activation
-print(
-    f"saved for backward, plain       : {plain_bytes / MiB:5.2f} MiB = {plain_bytes // one:2d} "
-    f"activations of {one // 1024} KiB"
-)
-print(
-    f"saved for backward, checkpointed: {ckpt_bytes / MiB:5.2f} MiB = {ckpt_bytes // one:2d} "
-    f"activations of {one // 1024} KiB ({plain_bytes / ckpt_bytes:.1f}x less)"
-)
+print(f"saved for backward, in units of one {one // 1024} KiB activation:")
+print(f"  plain       : {plain_bytes / MiB:5.2f} MiB = {plain_bytes // one:2d} units")
+print(f"  checkpointed: {ckpt_bytes / MiB:5.2f} MiB = {ckpt_bytes // one:2d} units")
+print(f"checkpointing keeps {plain_bytes / ckpt_bytes:.1f}x less for backward")
 assert plain_bytes == (9 * L + 1) * one and ckpt_bytes == (L + 1) * one
 
 # %%
@@ -513,8 +513,8 @@ assert plain_bytes == (9 * L + 1) * one and ckpt_bytes == (L + 1) * one
 # saves only the block's input, and during ``backward()`` runs the block's forward pass again
 # to rebuild what it needs: 7 units instead of 55, 7.9 times less.
 #
-# The price is that second forward pass. The gradients are the same, and two counts show the
-# cost, both exact: forward hooks count how often each layer ran, and
+# The price is the recomputation during ``backward()``. The gradients are the same, and two
+# counts show the cost, both exact: forward hooks count how often each layer ran, and
 # ``torch.utils.flop_counter.FlopCounterMode`` counts the floating-point operations of the
 # matrix multiplies.
 from torch.utils.flop_counter import FlopCounterMode
@@ -550,8 +550,8 @@ for name, net in [("plain", plain_net), ("checkpointed", ckpt_net)]:
         handle.remove()
     flops[name] = forward_flops.get_total_flops(), backward_flops.get_total_flops()
     print(
-        f"{name:13s} layer runs {runs[name]}  GFLOP forward {flops[name][0] / 1e9:.3f}, "
-        f"backward {flops[name][1] / 1e9:.3f}"
+        f"{name:13s} up ran {runs[name]['up']:2d}x, down {runs[name]['down']:2d}x; "
+        f"GFLOP forward {flops[name][0] / 1e9:.3f}, backward {flops[name][1] / 1e9:.3f}"
     )
 
 for p, q in zip(plain_net.parameters(), ckpt_net.parameters()):
@@ -656,11 +656,9 @@ try:
         print(f"RuntimeError: {str(error).split(',')[0]}")
 finally:
     torch.backends.cuda.matmul.fp32_precision = saved_precision
-print(
-    f"restored: matmul fp32_precision {torch.backends.cuda.matmul.fp32_precision!r} (the "
-    f"old API reads {torch.get_float32_matmul_precision()!r}); convolutions: "
-    f"{torch.backends.cudnn.conv.fp32_precision!r}"
-)
+print(f"restored: matmul fp32_precision {torch.backends.cuda.matmul.fp32_precision!r}")
+print(f"          the old API reads {torch.get_float32_matmul_precision()!r}")
+print(f"          convolutions: {torch.backends.cudnn.conv.fp32_precision!r}")
 errors = {mode: relative_error(product, reference) for mode, product in products.items()}
 emulated = relative_error(round_to_tf32(a) @ round_to_tf32(b), reference)
 
@@ -673,7 +671,7 @@ assert emulated > 100 * errors["ieee"]
 nvidia = device.type == "cuda" and torch.version.cuda is not None  # not ROCm
 if device.type == "cpu":
     assert torch.equal(products["ieee"], products["tf32"])  # the setting did not act here
-    print("no CUDA GPU here: the setting had nothing to act on; the CPU computed the same bits")
+    print("no CUDA GPU here: nothing for the setting to act on; the same bits both times")
 elif nvidia and torch.cuda.get_device_capability() >= (8, 0):  # Ampere or later
     assert errors["tf32"] > 10 * errors["ieee"]  # the GPU used TF32
     print("this GPU used TF32 when allowed")
@@ -710,10 +708,9 @@ else:
 torch.manual_seed(0)
 images = torch.randn(8, 3, 32, 32, device=device)
 images_cl = images.to(memory_format=torch.channels_last)
-print(
-    f"shape {tuple(images.shape)} both; strides NCHW {images.stride()}, "
-    f"channels_last {images_cl.stride()}"
-)
+print(f"shapes        {tuple(images.shape)} and {tuple(images_cl.shape)}")
+print(f"NCHW          strides {images.stride()}")
+print(f"channels_last strides {images_cl.stride()}")
 assert images_cl.shape == images.shape
 assert images.stride() == (3 * 32 * 32, 32 * 32, 32, 1)
 assert images_cl.stride() == (32 * 32 * 3, 1, 32 * 3, 3)
@@ -736,10 +733,8 @@ with torch.no_grad():
 conv_ops = sorted(  # the backend's kernel, below the generic aten::_convolution
     {op for op in calls_per_operator(prof) if op.endswith("_convolution")} - {"aten::_convolution"}
 )
-print(
-    f"output channels_last: {out_cl.is_contiguous(memory_format=torch.channels_last)}; "
-    f"largest difference from NCHW: {(out_cl - out).abs().max().item():.1e}"
-)
+print(f"output channels_last: {out_cl.is_contiguous(memory_format=torch.channels_last)}")
+print(f"largest difference from the NCHW output: {(out_cl - out).abs().max().item():.1e}")
 print(f"convolution kernel on {device.type}: {', '.join(conv_ops)}")
 torch.testing.assert_close(out_cl, out, rtol=1e-2, atol=1e-2)  # GPUs: TF32 convolutions
 if device.type in ("cpu", "cuda"):
@@ -796,7 +791,7 @@ for flag, (first, second) in timings.items():
 if uses_cudnn:
     print("the convolution ran in cuDNN: with the flag on, its first call searched")
 else:
-    print(f"the convolution ran in {', '.join(conv_ops)}, not cuDNN: the flag had no effect")
+    print(f"the convolution ran in {', '.join(conv_ops)}: the flag had nothing to act on")
 if device.type == "cpu":
     assert not uses_cudnn and not any("cudnn" in op for op in conv_ops)
 assert torch.backends.cudnn.benchmark == saved_benchmark
@@ -991,8 +986,8 @@ def check_forward_in_segments(candidate) -> bool:
     expected_bytes = 3 * 8 * 16 * 4  # three segments, each saving its (8, 16) input
     if sum(saved.values()) != expected_bytes:
         print(
-            f"not correct: expected {expected_bytes} bytes saved for backward (the input "
-            f"of each of 3 segments), got {sum(saved.values())}"
+            f"not correct: expected {expected_bytes} bytes saved (3 segment inputs), "
+            f"got {sum(saved.values())}"
         )
         return False
     print("correct")
