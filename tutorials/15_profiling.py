@@ -31,8 +31,8 @@ and the three GPU switches most training scripts carry (TF32, ``channels_last``,
 Profiles contain timings, and timings change from run to run and machine to machine: the
 profiler's tables are shown as they came out, lines marked ``[timing]`` are the other numbers
 that vary, and everything the page asserts is a count, a name, a shape, a number of bytes or
-a rounding error. The page is built on whatever machine builds the site, which may have no GPU; each section says
-what it measured there, and what a GPU would add.
+a rounding error. The page is built on whatever machine builds the site, which may have no
+GPU; each section says what it measured there, and what a GPU would add.
 """
 
 # %%
