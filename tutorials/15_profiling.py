@@ -654,7 +654,7 @@ try:
     try:
         torch.get_float32_matmul_precision()  # the old API's getter, after the new setter
     except RuntimeError as error:
-        print(f"RuntimeError: {str(error).split(',')[0]}")
+        print(f"the old getter raised RuntimeError:\n  {str(error).split(',')[0]}")
 finally:
     torch.backends.cuda.matmul.fp32_precision = saved_precision
 print(f"restored: matmul fp32_precision {torch.backends.cuda.matmul.fp32_precision!r}")
