@@ -271,6 +271,7 @@ for name, cls in {"broadcast": BroadcastRBF, "matmul": MatmulRBF}.items():
     layers[name].load_state_dict(loop_rbf.state_dict())  # the same centres
 
 memory_attr = "self_device_memory_usage" if on_accelerator else "self_cpu_memory_usage"
+memory_seen = device.type in ("cpu", "cuda", "xpu")  # allocators the profiler records
 summary = {}
 for name, layer in layers.items():
     prof = profile_once(layer, memory=True)
@@ -290,16 +291,19 @@ fewer = sum(summary["loop"]["calls"].values()) / sum(summary["matmul"]["calls"].
 print(f"the matmul form makes {fewer:.0f}x fewer operator calls than the loop")
 loop_sub = summary["loop"]["sub summed"]
 print(f"key_averages() for the loop: aten::sub {loop_sub / MiB:.2f} MiB, summed over {K} calls")
+if not memory_seen:
+    print(f"(the profiler does not record {device.type} allocations: the sizes above are 0)")
 
 with torch.no_grad():
     outputs = {name: layer(x) for name, layer in layers.items()}
 torch.testing.assert_close(outputs["broadcast"], outputs["loop"])
 torch.testing.assert_close(outputs["matmul"], outputs["loop"], rtol=1e-5, atol=1e-3)
-assert summary["broadcast"]["largest"][0] == "aten::sub"
-assert abs(summary["broadcast"]["largest"][1] - N * K * F * 4) < MiB  # (N, K, F) float32
-assert summary["matmul"]["calls"]["aten::mm"] == 1
-assert summary["matmul"]["largest"][1] <= N * K * 4  # nothing larger than the (N, K) result
-assert fewer > 100 and abs(loop_sub - K * N * F * 4) < MiB
+assert summary["matmul"]["calls"]["aten::mm"] == 1 and fewer > 100
+if memory_seen:
+    assert summary["broadcast"]["largest"][0] == "aten::sub"
+    assert abs(summary["broadcast"]["largest"][1] - N * K * F * 4) < MiB  # (N, K, F) float32
+    assert summary["matmul"]["largest"][1] <= N * K * 4  # nothing above the (N, K) result
+    assert abs(loop_sub - K * N * F * 4) < MiB
 
 # %%
 # The three layers agree: the loop and the broadcast to float32 rounding, the matmul form to
