@@ -664,6 +664,7 @@ finally:
 print(f"restored: matmul fp32_precision {torch.backends.cuda.matmul.fp32_precision!r}")
 print(f"          the old API reads {torch.get_float32_matmul_precision()!r}")
 print(f"          convolutions: {torch.backends.cudnn.conv.fp32_precision!r}")
+assert torch.backends.cuda.matmul.fp32_precision == saved_precision
 errors = {mode: relative_error(product, reference) for mode, product in products.items()}
 emulated = relative_error(round_to_tf32(a) @ round_to_tf32(b), reference)
 
