@@ -148,6 +148,10 @@ def base_environment(*, threads: int) -> dict[str, str]:
         env[name] = str(threads)
     env.update(TQDM_ENVIRONMENT)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The profiler's C++ library (Kineto) prints its own trace events (USDT lines with
+    # timestamps) and, on a CUDA build without a GPU, a device-count error, to stderr at
+    # every profile: build-machine log lines, not a tutorial's output.
+    env.setdefault("KINETO_LOG_LEVEL", "6")
     return env
 
 
