@@ -78,24 +78,36 @@ def environment_fingerprint() -> str:
     )
 
 
-#: The pipeline modules that decide what a notebook holds once executed. The others (page
-#: slimming, report, hook) act on every build anyway and do not invalidate the cache.
-EXECUTION_MODULES = (
-    "cache.py",
-    "convert.py",
-    "errors.py",
-    "execute.py",
-    "pipeline.py",
-    "rst.py",
-    "apiref.py",
-    "forkserver.py",
-    "target.py",
-)
+#: Where the build executes tutorials: what it imports, directly or not, at module level or
+#: inside a function, decides what an executed notebook holds. The other modules (page
+#: layout, publishing, report, hook) act on every build anyway and do not invalidate it.
+EXECUTION_ROOT = "pipeline.py"
+
+
+def execution_modules() -> list[str]:
+    """The pipeline's modules that ``EXECUTION_ROOT`` imports, transitively (relative imports
+    of this package, found in the source), itself included: derived, so a module the
+    execution starts to use is in the cache key without anyone listing it."""
+    import ast
+
+    found, todo = set(), [EXECUTION_ROOT]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for node in ast.walk(ast.parse((GLUE_DIR / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    todo.append(node.module.split(".")[0] + ".py")
+                else:  # from . import a, b
+                    todo += [f"{alias.name}.py" for alias in node.names]
+    return sorted(name for name in found if (GLUE_DIR / name).is_file())
 
 
 def glue_fingerprint() -> str:
     """A hash of the pipeline's execution code, so that changing it re-runs everything."""
-    files = [GLUE_DIR / name for name in EXECUTION_MODULES]
+    files = [GLUE_DIR / name for name in execution_modules()]
     return _sha256(*(f"{p.name}\n{p.read_text(encoding='utf-8')}" for p in files))
 
 
