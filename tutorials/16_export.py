@@ -289,9 +289,11 @@ assert 10 < TOLERANCE / spacing < 1000
 # of PyTorch's documentation open with "TorchScript is deprecated, please use torch.export
 # instead", and it is no longer developed. The ONNX exporter built on it (``dynamo=False``) is
 # deprecated too. The cell below calls each of them once and records the warnings they emit
-# instead of hiding them: in PyTorch 2.14 every one of these calls warns. Existing TorchScript
-# files still load and compute the same outputs, so a model shipped that way keeps working
-# while you move it over. This page uses TorchScript for nothing else.
+# instead of hiding them: in PyTorch 2.14 every one of these calls warns (``trace`` also
+# warns for the ``trace_method`` it calls, and the legacy exporter for a deprecated helper of
+# its own). Existing TorchScript files still load and compute the same outputs, so a model
+# shipped that way keeps working while you move it over. This page uses TorchScript for
+# nothing else.
 import warnings
 
 torchscript_path = workdir / "digits_torchscript.pt"
@@ -411,9 +413,9 @@ assert "aten.item" in partial[-1]
 # The partial graph ends in ``aten.item``: turning the comparison into a Python ``bool`` is the
 # step a graph cannot hold. The fix is to put the branch *into* the graph. ``torch.cond(pred,
 # true_fn, false_fn, operands)`` is an operator that takes both branches as functions and
-# runs one of them at run time; both must return tensors of the same shape and dtype. (When
-# both branches are cheap, computing both and picking with ``torch.where`` works too; the
-# second exercise has such a case.)
+# runs one of them at run time; both must return new tensors of the same shape and dtype.
+# (When both results are cheap, the branch can also go away: compute both and pick with
+# ``torch.where``, or fold the condition into arithmetic, as the second exercise can.)
 
 
 class CondGate(nn.Module):
@@ -504,11 +506,10 @@ check_export_for_serving(export_for_serving)
 
 
 # %% tags=["solution"]
-# Reference solution: ``eval()`` first (dropout off, BatchNorm's running statistics), then a
-# ``Dim`` for dimension 0 of the only argument.
+# Reference solution.
 def export_for_serving(model, example):
-    model.eval()
-    batch = torch.export.Dim("batch", min=1, max=512)
+    model.eval()  # dropout off, BatchNorm's running statistics
+    batch = torch.export.Dim("batch", min=1, max=512)  # dimension 0 of the only argument
     return torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
 
 
@@ -580,12 +581,12 @@ check_rescale(Rescale)
 
 
 # %% tags=["solution"]
-# Reference solution: dividing by ``max(largest, 1)`` is the same as dividing only when
-# ``largest > 1``, with no branch. ``torch.cond`` works too:
-# ``torch.cond(largest > 1, lambda t, m: t / m, lambda t, m: t.clone(), (x, largest))``
-# (a branch must return a new tensor, not its input itself).
+# Reference solution.
 class Rescale(nn.Module):
     def forward(self, x):
+        # Dividing by max(largest, 1) is dividing only when largest > 1, with no branch.
+        # torch.cond works too (a branch must return a new tensor, not its input itself):
+        # torch.cond(largest > 1, lambda t, m: t / m, lambda t, m: t.clone(), (x, largest))
         return x / x.abs().max().clamp(min=1.0)
 
 
@@ -659,8 +660,9 @@ check_predict(predict)
 
 
 # %% tags=["solution"]
-# Reference solution: ONNX Runtime checks names, dtypes and ranks, and converts nothing.
+# Reference solution.
 def predict(session, images):
+    # ONNX Runtime checks names, dtypes and ranks, and converts nothing itself.
     name = session.get_inputs()[0].name
     batch = images.reshape(len(images), 64).astype(np.float32)
     (logits,) = session.run(None, {name: batch})
