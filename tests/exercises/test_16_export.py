@@ -169,7 +169,8 @@ def test_predict_checker_rejects_the_list_of_outputs():
 def test_predict_checker_rejects_preprocessing_the_model_does_not_expect():
     def wrong(session, images):
         name = session.get_inputs()[0].name
-        batch = images.reshape(len(images), 64).astype(np.float32) / 16  # this model takes raw values
+        # scaled, though this model takes the raw values 0 to 16
+        batch = images.reshape(len(images), 64).astype(np.float32) / 16
         (logits,) = session.run(None, {name: batch})
         return logits.argmax(axis=1)
 
