@@ -52,7 +52,7 @@ else:
     documents = dict(topics)
 
 print(f"{len(documents)} documents, {sum(map(len, documents.values())):,} characters")
-print(documents["for"][:400])
+print(documents.get("for", documents[min(documents)])[:400])  # with your texts: the first
 
 # %%
 # Training and held-out text
@@ -62,6 +62,8 @@ print(documents["for"][:400])
 # measured on pages it never saw, not on sentences whose neighbours it memorised. The training
 # documents are joined into one long string; training windows may cross from one document into
 # the next, as they do in most language-model training.
+import textwrap
+
 names = sorted(documents)
 held_out_names = names[::10]
 train_names = [name for name in names if name not in held_out_names]
@@ -69,7 +71,7 @@ train_text = "\n".join(documents[name] for name in train_names)
 held_out_docs = [documents[name] for name in held_out_names]
 print(f"training: {len(train_names)} documents, {len(train_text):,} characters")
 print(f"held out: {len(held_out_docs)} documents, {sum(map(len, held_out_docs)):,} characters")
-print("held-out documents:", ", ".join(held_out_names))
+print(textwrap.fill("held-out documents: " + ", ".join(held_out_names), width=76))
 assert not set(held_out_names) & set(train_names)
 
 # %%
@@ -152,7 +154,7 @@ batch = pad_sequence(
     batch_first=True,
     padding_value=PAD,
 )
-print("a padded batch of two:", batch.tolist())
+print(batch)
 for padding_idx in (PAD, None):
     torch.manual_seed(0)
     table = nn.Embedding(V, 8, padding_idx=padding_idx)
@@ -161,8 +163,8 @@ for padding_idx in (PAD, None):
     pad_grad = table.weight.grad[PAD].abs().sum().item()
     torch.optim.SGD(table.parameters(), lr=0.1).step()
     pad_row = table.weight[PAD].abs().sum().item()
-    print(f"padding_idx={padding_idx}: |grad of <pad> row| = {pad_grad:.3f}, ", end="")
-    print(f"|<pad> row| after one step = {pad_row:.3f}")
+    print(f"padding_idx={padding_idx}: <pad> row's |gradient| {pad_grad:.3f}, ", end="")
+    print(f"|row| after a step {pad_row:.3f}")
     if padding_idx == PAD:
         assert (vectors[1, 2:] == 0).all() and pad_grad == 0 and pad_row == 0
         assert table.weight.grad[stoi["f"]].abs().sum() > 0  # real tokens do learn
@@ -250,12 +252,14 @@ for n, name in [(1, "unigram"), (2, "bigram"), (3, "trigram")]:
 print("baselines:", ", ".join(f"{name} {ppl:.2f}" for name, ppl in baselines.items()))
 assert math.isclose(baselines["uniform"], V, rel_tol=1e-5)
 assert baselines["uniform"] > baselines["unigram"] > baselines["bigram"] > baselines["trigram"]
+print(f"a 4-gram table would have {V**4:,} cells, for {len(train_ids):,} training characters")
+assert V**4 / len(train_ids) > 100
 
 # %%
 # The uniform model's perplexity is the vocabulary size, as promised. Each character of
-# context cuts the perplexity, but a count table cannot go much further: a 4-gram table
-# would have ``V ** 4`` cells, most of them never seen. A neural model shares what it learns
-# across contexts instead.
+# context cuts the perplexity, but a count table cannot go much further: a 4-gram table has
+# hundreds of times more cells than the training text has characters, so most of them are
+# never seen. A neural model shares what it learns across contexts instead.
 
 # %%
 # A causal Transformer language model
@@ -268,8 +272,9 @@ assert baselines["uniform"] > baselines["unigram"] > baselines["bigram"] > basel
 #   next character depends very much on where the previous ones stand;
 # * a stack of ``nn.TransformerEncoderLayer`` blocks (self-attention and a feed-forward
 #   network, pre-norm) run with a *causal mask*: position ``t`` may attend to positions
-#   ``0 .. t`` only, so the prediction of token ``t + 1`` never sees it. Without the mask the
-#   model would learn to copy the answer from the next position;
+#   ``0 .. t`` only, so the prediction of token ``t + 1`` never sees it. Without the mask,
+#   the input at position ``t + 1`` *is* the target of position ``t``, and the model could
+#   simply read the answer;
 # * a linear layer from the last hidden state to ``V`` logits.
 #
 # A "decoder-only" model like this is an encoder stack with a causal mask (PyTorch's
@@ -388,30 +393,34 @@ assert model.tokens.weight[PAD].abs().sum() == 0  # still zero after training
 
 # %%
 # The plot shows the loss in nats per character, with each baseline's ``log(perplexity)`` as
-# a dashed line. The untrained model is worse than the uniform guess: its random logits are
-# confident about the wrong characters. Training then passes the baselines one after the
-# other, the weakest first (the steps are printed under the plot).
+# a dashed line. The untrained model is worse than the uniform guess: its random logits favour
+# some characters over others at random, which costs more on average than favouring none.
+# Training then passes the baselines one after the other, the weakest first (the steps are
+# printed under the plot).
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(7, 3.8))
 ax.plot(range(1, STEPS + 1), train_losses, color="tab:blue", alpha=0.35, label="training batch")
 steps_seen, held_ppl = zip(*held_out_curve, strict=True)
 ax.plot(steps_seen, [math.log(p) for p in held_ppl], "o-", color="tab:orange", label="held out")
-for (name, ppl), color in zip(baselines.items(), ["0.2", "0.35", "0.5", "0.65"], strict=True):
-    ax.axhline(math.log(ppl), color=color, linestyle="--", linewidth=1)
-    ax.text(STEPS, math.log(ppl), f" {name}", va="center", fontsize=8, color=color)
+for name, ppl in baselines.items():
+    ax.axhline(math.log(ppl), color="0.4", linestyle="--", linewidth=1)
+    label = f"{name} (perplexity {ppl:.2f})"
+    ax.text(STEPS, math.log(ppl), label, ha="right", va="bottom", fontsize=8, color="0.3")
 ax.set_xlabel("training step")
 ax.set_ylabel("cross-entropy (nats per character)")
-ax.set_xlim(0, STEPS * 1.12)
-ax.legend(loc="upper center")
+ax.set_xlim(0, STEPS)
+ax.legend(loc="upper right", bbox_to_anchor=(1, 0.9))
 ax.set_title("A character Transformer on Python's reference manual")
 fig.tight_layout()
 plt.show()
 
 assert held_out_curve[0][1] > baselines["uniform"]
+first_below = {}
 for name, ppl in baselines.items():
-    passed = [step for step, model_ppl in held_out_curve if model_ppl < ppl]
-    print(f"held-out perplexity below the {name} baseline from step {min(passed, default='-')}")
+    first_below[name] = min(step for step, model_ppl in held_out_curve if model_ppl < ppl)
+    print(f"held-out perplexity below the {name} baseline from step {first_below[name]}")
+assert list(first_below.values()) == sorted(first_below.values())
 
 # %%
 # Perplexity on held-out text
@@ -426,14 +435,12 @@ for name, ppl in results.items():
     print(f"{name:>11} | {ppl:10.2f} | {math.log2(ppl):.2f}")
 for name in baselines:
     assert results["Transformer"] < baselines[name], name
-print(
-    f"the Transformer's perplexity is {results['Transformer'] / baselines['trigram']:.0%}", end=""
-)
-print(" of the best count model's")
+ratio = results["Transformer"] / baselines["trigram"]
+print(f"the Transformer's perplexity is {ratio:.0%} of the best count model's")
 
 # %%
 # The last check of the padding story: the held-out batch was padded, and a real position must
-# predict exactly what it predicts without the padding. The last chunk of the last document
+# predict the same with and without the padding after it. The last chunk of the last document
 # is short; run it alone, without padding, and compare with its row of the padded batch.
 short = inputs[-1].unsqueeze(0).to(device)
 row = len(inputs) - 1
@@ -459,7 +466,14 @@ torch.testing.assert_close(alone, in_batch, rtol=1e-4, atol=1e-4)
 # * **top-k**: sample only among the ``k`` most likely tokens, the rest get probability zero.
 #
 # Sampling draws from a ``torch.Generator`` passed in explicitly, so a seed fixes the text and
-# nothing else in the program consumes or disturbs those random numbers.
+# nothing else in the program consumes or disturbs those random numbers. ``show`` prints a
+# text with its long lines wrapped, so that it fits the page.
+
+
+def show(text, width=76):
+    for line in text.split("\n"):  # wrap each line, keeping its spaces and indentation
+        pieces = textwrap.wrap(line, width, replace_whitespace=False, drop_whitespace=False)
+        print("\n".join(pieces))
 
 
 @torch.no_grad()
@@ -487,8 +501,8 @@ def generate(model, prompt, length, **how):
 
 
 prompt = held_out_docs[0][:BLOCK]  # the start of a document the model never saw
-print(prompt + "|")  # "|" marks where the prompt ends
-print(generate(model, prompt, 160, temperature=0))
+show(prompt + "|")  # "|" marks where the prompt ends and the generated text begins
+show(generate(model, prompt, 160, temperature=0))
 
 # %%
 # Greedy decoding is a function of the prefix: run again, it repeats itself exactly, and
@@ -498,7 +512,7 @@ print(generate(model, prompt, 160, temperature=0))
 greedy = generate(model, prompt, 160, temperature=0)
 assert generate(model, prompt, 160, temperature=0) == greedy
 assert generate(model, prompt + greedy[:60], 100, temperature=0) == greedy[60:]
-print("greedy: the same text again, and the same continuation from a longer prefix: True")
+print("greedy: the same text again, and the same text from a longer prefix: True")
 
 
 def distinct_words(text):
@@ -524,15 +538,16 @@ for temperature in (0.5, 1.0, 2.0):
     probs = (logits / temperature).softmax(dim=-1)
     entropies.append(-(probs * probs.clamp_min(1e-30).log2()).sum().item())
     top = probs.topk(5)
-    pairs = zip(top.values.tolist(), top.indices.tolist(), strict=True)
-    shown = ", ".join(f"{itos[i]!r} {p:.2f}" for p, i in pairs)
-    print(f"T = {temperature}: entropy {entropies[-1]:.2f} bits; top 5: {shown}")
+    pairs = zip(top.indices.tolist(), top.values.tolist(), strict=True)
+    shown = " ".join(f"{itos[i]!r}:{p:.2f}" for i, p in pairs)
+    print(f"T = {temperature}: entropy {entropies[-1]:.2f} bits; {shown}")
 assert entropies[0] < entropies[1] < entropies[2] < math.log2(V)
 
 for temperature in (0.5, 1.0):
     generator = torch.Generator(device=device).manual_seed(0)
     sample = generate(model, prompt, 160, temperature=temperature, generator=generator)
-    print(f"\nT = {temperature}, seed 0:\n{sample}")
+    print(f"\nT = {temperature}, seed 0:")
+    show(sample)
 
 # %%
 # Top-k sampling and seeds
@@ -549,7 +564,8 @@ ids = encode(prompt + sample)
 for t in range(len(encode(prompt)), len(ids)):
     step_logits = next_logits(model, ids[:t])
     assert step_logits[ids[t]] >= step_logits.topk(K).values[-1], t  # among the top K
-print(f"top-{K}, seed 0:\n{sample}")
+print(f"top-{K}, seed 0:")
+show(sample)
 print(f"\nevery one of the {len(sample)} sampled characters was among its step's top {K}: True")
 print(f"top-{K} sample: {distinct_words(sample)} (greedy: {distinct_words(greedy)})")
 
@@ -651,10 +667,14 @@ assert check_bpe_merge(bpe_merge)
 # Ten merges on a sentence: each one makes the sequence shorter and the vocabulary larger.
 text_ids = list(b"the for statement and the while statement")  # UTF-8 bytes
 vocabulary = {i: bytes([i]) for i in range(256)}
+lengths = [len(text_ids)]
 for new_id in range(256, 266):
     pair, text_ids = bpe_merge(text_ids, new_id)
     vocabulary[new_id] = vocabulary[pair[0]] + vocabulary[pair[1]]
-print(len(text_ids), "tokens:", [vocabulary[i].decode() for i in text_ids])
+    lengths.append(len(text_ids))
+assert all(before > after for before, after in pairwise(lengths))
+print("tokens after each merge:", lengths)
+print("|".join(vocabulary[i].decode() for i in text_ids))
 
 # %%
 # Exercise 2: top-p (nucleus) filtering
