@@ -519,10 +519,11 @@ print("greedy: the same text again, and the same text from a longer prefix: True
 
 def distinct_words(text):
     words = text.split()
-    return f"{len(set(words))} distinct words out of {len(words)}"
+    return len(set(words)), len(words)
 
 
-print("greedy text:", distinct_words(greedy))
+greedy_distinct, greedy_words = distinct_words(greedy)
+print(f"greedy text: {greedy_distinct} distinct words out of {greedy_words}")
 
 # %%
 # Temperature
@@ -532,8 +533,8 @@ print("greedy text:", distinct_words(greedy))
 # whole distribution (in bits: 0 means one certain choice, ``log2(V)`` all equally likely) at
 # three temperatures. The entropy rises with the temperature. Then two samples from the same
 # seed: at a low temperature the text sticks to the likeliest characters and, like greedy
-# decoding, can get stuck repeating one; at 1 it samples the model's own distribution, and
-# invents words more often.
+# decoding, can get stuck repeating them; at 1 it samples the model's own distribution,
+# mistakes included.
 logits = next_logits(model, encode("for x in "))
 entropies = []
 for temperature in (0.5, 1.0, 2.0):
@@ -569,7 +570,10 @@ for t in range(len(encode(prompt)), len(ids)):
 print(f"top-{K}, seed 0:")
 show(sample)
 print(f"\nevery one of the {len(sample)} sampled characters was among its step's top {K}: True")
-print(f"top-{K} sample: {distinct_words(sample)} (greedy: {distinct_words(greedy)})")
+sample_distinct, sample_words = distinct_words(sample)
+print(f"top-{K} sample: {sample_distinct} distinct words out of {sample_words}", end=" ")
+print(f"(greedy: {greedy_distinct} out of {greedy_words})")
+assert greedy_distinct / greedy_words < sample_distinct / sample_words
 
 again = generate(
     model, prompt, 160, top_k=K, generator=torch.Generator(device=device).manual_seed(0)
@@ -581,12 +585,12 @@ assert again == sample and other != sample
 print("seed 0 again: the same text; seed 1: a different text")
 
 # %%
-# The samples read like the reference manual seen from a distance: quoted keywords, dunder
-# names, indentation and English-looking words, with little sense. That is what 600 steps of
-# a tiny model buy; the same code with the settings of the training section gets much
-# further. The random numbers depend on the device (and the model's numbers a little too),
-# so a GPU draws other samples than a CPU from the same seed; on one machine with one
-# PyTorch version, a seed repeats its text.
+# The samples have the look of the reference manual (its indentation, quotes, brackets and
+# English-looking words) with little sense. That is what 600 steps of a tiny model buy; the
+# same code with the settings of the training section gets much further. The random numbers
+# depend on the device (and the model's numbers a little too), so a GPU draws other samples
+# than a CPU from the same seed; on one machine with one PyTorch version, a seed repeats its
+# text.
 
 # %%
 # Exercises
