@@ -17,7 +17,15 @@ from . import forkserver
 from .cache import NotebookCache, Record, cache_key, environment_fingerprint, imported_modules
 from .convert import script_to_notebook
 from .errors import TutorialError
-from .execute import KernelStartError, Stop, base_environment, check_outputs, execute_notebook
+from .execute import (
+    KernelStartError,
+    RunAlone,
+    Stop,
+    base_environment,
+    check_outputs,
+    execute_notebook,
+    runs_alone,
+)
 from .forkserver import ForkServer
 
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
@@ -176,27 +184,30 @@ def _build_one(
     stop: Stop,
     fork_server: ForkServer | None,
     on_executed: Callable[[TutorialResult], None] | None,
+    strict: bool = True,
+    alone: RunAlone | None = None,
 ) -> TutorialResult:
     with cache.lock(script.stem):
         record = cache.load(script.stem, key)
         if record is not None:
             import nbformat
 
-            check_outputs(nbformat.read(record.notebook_path, as_version=4), script)
+            check_outputs(nbformat.read(record.notebook_path, as_version=4), script, strict=strict)
             log.info("%s: up to date (ran in %.1f s)", script.name, record.seconds)
             return TutorialResult(script, record, executed=False)
         check_loopback(script)
         log.info("%s: executing", script.name)
         with PARSE_LOCK:
-            notebook = script_to_notebook(script)
-        execution = execute_notebook(
-            notebook,
-            path=script,
-            timeout=timeout,
-            threads=threads,
-            stop=stop,
-            fork_server=fork_server,
-        )
+            notebook = script_to_notebook(script, strict=strict)
+        with (alone or RunAlone()).hold(alone=runs_alone(notebook)):  # issue 16
+            execution = execute_notebook(
+                notebook,
+                path=script,
+                timeout=timeout,
+                threads=threads,
+                stop=stop,
+                fork_server=fork_server,
+            )
         record = cache.store(
             script.stem,
             key,
@@ -228,10 +239,13 @@ def build_tutorials(
     jobs: int | None = None,
     environment: str | None = None,
     on_executed: Callable[[TutorialResult], None] | None = None,
+    strict: bool | Callable[[Path], bool] = True,
 ) -> list[TutorialResult]:
     """Bring every script's executed notebook up to date, running stale ones in parallel.
     ``on_executed`` is called with each tutorial that ran, as soon as it is cached (in a
-    worker thread, while other tutorials may still be running).
+    worker thread, while other tutorials may still be running). ``strict`` (all, or those
+    scripts it says): a reST warning or a printed warning fails the tutorial, as it would a
+    Sphinx build with ``-W``; other tutorials get Sphinx's tolerance (`convert`).
 
     Raises `TutorialBuildError` naming every failed tutorial (file, line and exception);
     the tutorials that succeeded are cached all the same. A kernel that cannot start stops
@@ -246,6 +260,7 @@ def build_tutorials(
     stale = [script for script in scripts if not cache.has(script.stem, keys[script])]
     fork_server = start_fork_server(stale, threads=threads)
     stop = Stop()
+    alone = RunAlone()
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(scripts) or 1)))
     submitted: dict[Path, Future] = {}
     try:
@@ -260,6 +275,8 @@ def build_tutorials(
                 stop=stop,
                 fork_server=fork_server,
                 on_executed=on_executed,
+                strict=strict(script) if callable(strict) else strict,
+                alone=alone,
             )
             for script in execution_order(scripts, stale, cache)
         }
