@@ -153,6 +153,15 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def conformance(session: nox.Session) -> None:
+    """Build sphinx-gallery's own examples with Sphinx and with this site; compare the pages."""
+    bin_dir = use_site_env(session)
+    requirements = nox.project.dependency_groups(PYPROJECT, "conformance")
+    session.run(bin_dir / "python", "-m", "pip", "install", "--quiet", *requirements, external=True)
+    session.run(bin_dir / "python", "conformance/conformance.py", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Time cold, no-change and one-tutorial builds, a plain build, and tests -n auto vs -n 0."""
     bin_dir = use_site_env(session)

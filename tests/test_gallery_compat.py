@@ -520,6 +520,12 @@ def test_printed_warnings_are_shown_and_listed_or_fail_a_strict_tutorial(site: P
     )
 
 
+def test_stdout_and_stderr_read_in_the_order_written(site: Path):
+    cell = _code_cells(article(site, "tutorials/printed_warning"))[1]
+    written = re.findall(r"to (?:stdout|stderr) \d", cell.split("</code></pre></div>", 1)[1])
+    assert written == [f"to {s} {n}" for n in range(3) for s in ("stdout", "stderr")]
+
+
 def test_settings_sphinx_gallery_lists_work_or_are_accepted(site: Path):
     from PIL import Image
 

@@ -73,7 +73,9 @@ def _kernel_setup(script: str, folder: str, starts: dict[int, int]) -> None:
     uses and leaves nothing in the tutorial's namespace but what sphinx-gallery puts there.
     """
     import base64
+    import importlib.abc
     import importlib.machinery
+    import importlib.util
     import io
     import linecache
     import logging
@@ -103,10 +105,59 @@ def _kernel_setup(script: str, folder: str, starts: dict[int, int]) -> None:
     # loads it, that the machine has a CUDA compiler (CUDA_HOME) but no GPU; a reader's
     # machine has either both or neither.
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+
+    # sphinx-gallery selects agg with matplotlib.use("agg"), which also turns off pyplot's
+    # fallback to another backend: the same rcParams here, set as matplotlib is imported
+    # (or now, in a kernel forked from a process that imported it).
+    def as_sphinx_gallery_left_it(matplotlib) -> None:
+        matplotlib.rcParams["backend_fallback"] = False
+
+    class AfterImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != "matplotlib":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.loader is not None:
+                run = spec.loader.exec_module
+
+                def exec_module(module):
+                    run(module)
+                    as_sphinx_gallery_left_it(module)
+
+                spec.loader.exec_module = exec_module
+            return spec
+
+    if "matplotlib" in sys.modules:
+        as_sphinx_gallery_left_it(sys.modules["matplotlib"])
+    else:
+        sys.meta_path.insert(0, AfterImport())
     # plt.show() with agg: sphinx-gallery silences the same warning (scrapers.py).
     warnings.filterwarnings(
         "ignore", r"(?s).*(non-interactive, and thus cannot be shown|non-GUI backend)"
     )
+
+    # What the script writes reads in the order it wrote it, as in sphinx-gallery's one
+    # captured stream: stderr first sends what stdout holds, then itself (the kernel would
+    # send each stream on its own timer).
+    class InOrder:
+        def __init__(self, stream, before):
+            self._stream, self._before = stream, before
+
+        def write(self, text):
+            self._before.flush()
+            written = self._stream.write(text)
+            self._stream.flush()
+            return written
+
+        def writelines(self, lines):
+            for line in lines:
+                self.write(line)
+
+        def __getattr__(self, name):
+            return getattr(self._stream, name)
+
+    sys.stderr = InOrder(sys.stderr, sys.stdout)
 
     # Warnings name the script and its line, as they do when the script runs as a file,
     # and no folder of the build machine (a library's file: its path in site-packages).
