@@ -623,3 +623,17 @@ def test_a_broken_relative_link_in_a_tutorial_fails_the_strict_build(tmp_path):
         "tutorial's text points to no page or file of this site"
     ], output
     assert "Aborted with 1 warnings in strict mode" in output
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=[t.stem for t in TUTORIALS])
+def test_the_sites_tutorials_are_strict_and_free_of_rest_warnings(script: Path):
+    """mkdocs.yml names this site's tutorials as strict, and none has a reST warning."""
+    import yaml
+
+    from tutorial_pipeline.convert import strict_tutorial
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    patterns = config["extra"]["strict_tutorials"]
+    assert strict_tutorial(script, ROOT / "tutorials", patterns)
+    notebook = script_to_notebook(script, strict=True)
+    assert notebook.metadata["tutorial_page"]["warnings"] == []
