@@ -322,7 +322,7 @@ def test_scripts_sphinx_gallery_refuses_or_that_fail_name_file_and_line(tmp_path
         "unclosed_ignore.py": (8, "sphinx_gallery_start_ignore without an end_ignore"),
         "unknown_setting.py": (8, failures["unknown_setting.py"][1]),
     }
-    assert failures["exits.py"][1].startswith("SystemExit: 0 (sys.exit() ends a sphinx-gallery")
+    assert failures["exits.py"][1].startswith("SystemExit: 0 (the script exits here: in sphinx-")
     assert failures["unknown_setting.py"][1].startswith(
         "sphinx_gallery_thumbnial_number: not a setting sphinx-gallery's docs list"
     )

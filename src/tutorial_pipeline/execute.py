@@ -331,8 +331,8 @@ def _error(cell, ename: str, evalue: str, line: int | None) -> tuple[int | None,
     )
     exit_line = _EXIT_LINE.search(printed)
     return int(exit_line.group(1)) if exit_line else line, message + (
-        " (sys.exit() ends a sphinx-gallery build at once, leaving every page unwritten: "
-        "let the script end instead)"
+        " (the script exits here: in sphinx-gallery that ends the whole Sphinx build at once, "
+        "leaving every page unwritten)"
     )
 
 
