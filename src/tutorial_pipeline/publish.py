@@ -9,8 +9,8 @@ for download) is what sphinx-gallery would show of it:
   that names nothing here (a label of another site) becomes its text and is listed, with its
   file and line, on the build report (`SiteIndex.unresolved`);
 * relative links in the prose (``text <../page/>`_``) must name a page or file of this site:
-  one that does not is a broken link (`SiteIndex.problems`, a warning that fails a strict
-  build, with the script's file and line), as it is in a post;
+  one that does not is a broken link (`broken_links`: a warning that fails a strict build,
+  with the script's file and line), as it is in a post;
 * code cells lose the lines that run but do not show (ignore blocks, config comments);
 * each cell's result is what ``sphinx_gallery_capture_repr`` asks for (the first of
   ``_repr_html_``, ``__repr__``, ``__str__`` the object has; ``()``: none);
@@ -68,7 +68,7 @@ _XREF = re.compile(r"\[((?:\\.|[^\\\]])*)\]\(xref:(\d+)\)")
 _BLOCK_CONFIG = re.compile(r"^\s*#\s*sphinx_gallery_capture_repr_block\s*=\s*(.+?)\s*$", re.M)
 _MULTI_IMAGE_BLOCK = re.compile(r"^\s*#\s*sphinx_gallery_multi_image_block\s*=\s*(.+?)\s*$", re.M)
 #: Labels sphinx-gallery gives each example page: sphx_glr_<gallery folders>_<file>.py.
-_EXAMPLE_LABEL = re.compile(r"^sphx_glr_(?:\w+_)?(?P<stem>\w+?)\.py$")
+_EXAMPLE_LABEL = re.compile(r"^sphx_glr_\w+\.py$")
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 #: The prefix of a tolerated warning's log line: MkDocs fails a strict build on any WARNING
 #: a plugin logs, so these are logged at INFO (and listed on the build report).
@@ -479,7 +479,7 @@ _PROSE_CODE = re.compile(r'<div class="highlight"><pre>(?:<span></span>)?(.*?)</
 
 
 _RESULT = '<div class="result nb-output'
-_FIGURE = re.compile(r'<figure class="nb-figure">.*?</figure>', re.S)
+_SPACE = re.compile(r"\s*")
 _FIGURE_RUN = re.compile(
     r'<figure class="nb-figure">.*?</figure>(?:\s*<figure class="nb-figure">.*?</figure>)+', re.S
 )
@@ -527,7 +527,7 @@ def decorate_page(page_html: str, notebook, *, api_index: str | None = None) -> 
         block = code(match, starts[number] if number < len(starts) else None)
         parts.append(page_html[position : match.start()])
         position = match.end()
-        gap = len(page_html[position:]) - len(page_html[position:].lstrip())
+        gap = _SPACE.match(page_html, position).end() - position
         if not page_html.startswith(_RESULT, position + gap):
             parts.append(block)
             continue
