@@ -28,8 +28,9 @@ nox.options.sessions = ["tests"]
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 SITE_ENV = ROOT / ".nox" / "site"
-#: The site environment: what the tests, the build and the browser checks need.
-SITE_GROUPS = ("test", "browser")
+#: The site environment: what the tests, the build, the browser checks and the conformance
+#: run need (one environment, so one set of cache keys).
+SITE_GROUPS = ("test", "browser", "conformance")
 LOCK_INPUT = ROOT / "requirements" / "site.in"
 LOCK = ROOT / "requirements" / "site.lock"
 PIP_TOOLS = "pip-tools==7.7.0"
@@ -252,6 +253,13 @@ def lint(session: nox.Session) -> None:
     workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github/workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     session.run("zizmor", "--offline", "--no-progress", "--persona", "pedantic", *workflows)
+
+
+@nox.session(venv_backend="none", default=False)
+def conformance(session: nox.Session) -> None:
+    """Build sphinx-gallery's own examples with Sphinx and with this site; compare the pages."""
+    bin_dir = use_site_env(session)  # the lock includes the conformance group
+    session.run(bin_dir / "python", "conformance/conformance.py", *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from conftest import ROOT, TUTORIALS, built_once, mkdocs_build
 
-from tutorial_pipeline import TutorialBuildError, build_tutorials, discover
+from tutorial_pipeline import TutorialBuildError, TutorialError, build_tutorials, discover
 from tutorial_pipeline.convert import script_to_notebook
 
 pytestmark = pytest.mark.docs
@@ -38,7 +38,9 @@ def site(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "compat", _build_compat_site)
 
 
-def _build_compat_site(project: Path) -> str | None:
+def _write_project(project: Path) -> None:
+    """A site with the project's mkdocs.yml (the hook, the strict_tutorials setting), a home
+    page and no tutorials yet."""
     import yaml
 
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
@@ -60,8 +62,17 @@ def _build_compat_site(project: Path) -> str | None:
     (project / "mkdocs.yml").write_text(yaml.safe_dump(config))
     (project / "docs").mkdir()
     (project / "docs/index.md").write_text("# Home\n\n## A path through the material\n")
+
+
+def _build_compat_site(project: Path) -> str | None:
+    _write_project(project)
     shutil.copytree(COMPAT, project / "tutorials", ignore=shutil.ignore_patterns("__pycache__"))
+    # Written here rather than kept in the tree: a Latin-1 file is not a file ruff can read.
+    (project / "tutorials" / "latin1_source.py").write_bytes(LATIN1_SCRIPT)
+    (project / "docs/assets").mkdir()
+    (project / "docs/assets/thumb.png").write_bytes(_png(40, 20))
     result = mkdocs_build(project, cache=project / ".cache")
+    (project / "build.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     if result.returncode != 0:
         return f"the compatibility site did not build:\n{result.stdout}\n{result.stderr}"
     return None
@@ -78,7 +89,28 @@ def prose(page_html: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", text))
 
 
-PAGES = [p.stem for p in sorted(COMPAT.glob("[!_]*.py"))] + ["in_section"]
+PAGES = [p.stem for p in sorted(COMPAT.glob("[!_]*.py"))] + ["in_section", "latin1_source"]
+#: A script in Latin-1 with a PEP 263 coding line (written into the site by the fixture).
+LATIN1_SCRIPT = (
+    "# -*- coding: latin-1 -*-\n"
+    '"""\nA script in Latin-1\n===================\n\n'
+    "Its coding line names Latin-1, and Python reads caf\xe9 and na\xefve as it says.\n"
+    '"""\n\nprint("caf\xe9", len("na\xefve"))\n'
+).encode("latin-1")
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def build_log(project: Path) -> str:
+    return (project / "build.log").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("stem", PAGES)
@@ -163,7 +195,7 @@ def test_images_figures_substitutions_links_and_downloads(site: Path):
     folder = site / "site/tutorials/rest_constructs"
     assert '<img alt="An inline diagram" src="diagram.svg"' in page
     assert re.search(r'<figure class="rst-figure">\s*<p><img alt="The same diagram', page)
-    assert "<figcaption>\n<p>The figure's caption.</p>" in page
+    assert "<figcaption>\n<p>The figure\N{RIGHT SINGLE QUOTATION MARK}s caption.</p>" in page
     assert (folder / "diagram.svg").read_bytes() == (COMPAT / "diagram.svg").read_bytes()
     assert "<em>compatibility suite</em>" in page
     assert '<a href="https://www.python.org">Python</a>' in page
@@ -284,12 +316,19 @@ def test_scripts_sphinx_gallery_refuses_or_that_fail_name_file_and_line(tmp_path
     assert failures == {
         "bad_config.py": (8, 'sphinx_gallery_thumbnail_number = "two": sphinx-gallery expects int'),
         "bad_rest.py": (5, 'reST: Unknown directive type "not-a-directive".'),
+        "exits.py": (11, failures["exits.py"][1]),
         "failing.py": (12, "RuntimeError: planted failure"),
         "no_docstring.py": (1, failures["no_docstring.py"][1]),
         "unclosed_ignore.py": (8, "sphinx_gallery_start_ignore without an end_ignore"),
+        "unknown_setting.py": (8, failures["unknown_setting.py"][1]),
     }
+    assert failures["exits.py"][1].startswith("SystemExit: 0 (the script exits here: in sphinx-")
+    assert failures["unknown_setting.py"][1].startswith(
+        "sphinx_gallery_thumbnial_number: not a setting sphinx-gallery's docs list"
+    )
     assert failures["no_docstring.py"][1].startswith("no docstring")
-    assert f"{scripts[2]}:12: RuntimeError: planted failure" in str(info.value)
+    failing = next(script for script in scripts if script.name == "failing.py")
+    assert f"{failing}:12: RuntimeError: planted failure" in str(info.value)
 
 
 def test_discover_finds_sections_after_the_top_level_tutorials(tmp_path):
@@ -373,3 +412,228 @@ def test_the_sites_tutorials_have_no_unresolved_references_or_raw_rest():
                 text = re.sub(r"```.*?```|`[^`]*`", "", cell.source, flags=re.S)
                 assert not RAW_REST.findall(text), f"raw reST in {uri}: {RAW_REST.findall(text)}"
     assert index.unresolved == [], json.dumps(index.unresolved, indent=1)
+
+
+# -- issue 16: what Sphinx and sphinx-gallery do with third-party scripts ----------------------
+
+
+def _line_of(script: str, text: str) -> int:
+    lines = (COMPAT / script).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+def _code_cells(page: str) -> list[str]:
+    """The page from each code block to the next: the code and the outputs under it."""
+    return page.split('<div class="language-python highlight">')[1:]
+
+
+def test_rest_warnings_render_as_sphinx_renders_them_and_are_listed(site: Path):
+    page = article(site, "tutorials/short_underline")
+    assert re.search(r"<h1[^>]*>A title with a short underline<", page)
+    assert re.search(r"<h2[^>]*>A section with \*unclosed emphasis", page)  # the text as typed
+    assert "rendered despite the warnings" in page
+    underline, emphasis = 3, _line_of("short_underline.py", "*unclosed emphasis")
+    log = build_log(site)
+    for line, message in [
+        (underline, "reST: Title underline too short."),
+        (emphasis, "reST: Inline emphasis start-string without end-string."),
+    ]:
+        where = f"tutorials/short_underline.py:{line}"
+        # One INFO line each (a WARNING would fail `mkdocs build --strict`).
+        assert log.count(f"INFO    -  tolerated, as Sphinx renders it: {where}: {message}") == 1
+        assert f"<code>{where}</code></td>\n<td>{message}</td>" in article(site, "tutorials/report")
+    assert "WARNING" not in log
+
+
+def test_a_strict_tutorial_fails_on_a_rest_warning():
+    """This site's own tutorials (mkdocs.yml's strict_tutorials) keep failing on warnings."""
+    with pytest.raises(TutorialError) as info:
+        script_to_notebook(COMPAT / "short_underline.py", strict=True)
+    assert (info.value.line, info.value.message) == (3, "reST: Title underline too short.")
+
+
+def test_noqa_e501_comments_are_stripped_from_the_text(site: Path):
+    page = article(site, "tutorials/short_underline")
+    assert "E501" not in page
+    assert "the comment that silences it is not part of the text.</p>" in page
+    assert "may end with the comment that sphinx-gallery strips.</p>" in page
+
+
+def test_scripts_run_as_sphinx_gallery_runs_them(site: Path):
+    page = article(site, "tutorials/execution_semantics")
+    text = html.unescape(page)
+    assert "argv: ['execution_semantics.py']" in text  # argparse saw no arguments
+    assert "epochs: 3" in text and "main: True" in text
+    assert "input() refused: input() cannot be answered" in text
+    assert str(site) not in page and str(ROOT) not in page  # no path of the machine
+
+
+def test_figures_are_taken_when_each_cell_ends(site: Path):
+    cells = _code_cells(article(site, "tutorials/figures"))
+    # Deferred, finished, shown-then-closed, drawn on after plt.show().
+    assert [cell.count('<figure class="nb-figure">') for cell in cells] == [0, 1, 0, 1]
+    finished, _, drawn_after = cells[1], cells[2], cells[3]
+    assert "lines on the figure: 3" in finished
+    assert "lines: 2" in drawn_after  # plt.show() drew nothing: one figure, two lines
+    # Figures first, then what the cell printed, as sphinx-gallery lays them out.
+    assert drawn_after.index("nb-figure") < drawn_after.index("<code>printed before the figure")
+
+
+def test_figures_of_one_cell_sit_side_by_side_unless_single(site: Path):
+    cells = _code_cells(article(site, "tutorials/figure_layout"))
+    assert re.search(
+        r'<div class="nb-figures-row">\s*(<figure class="nb-figure">.*?</figure>\s*){2}</div>',
+        cells[0],
+        re.S,
+    )
+    assert "nb-figures-row" not in cells[1] and cells[1].count('class="nb-figure"') == 2
+
+
+def test_tags_and_sphinx_gallery_labels(site: Path):
+    page = article(site, "tutorials/figure_layout")
+    assert '<p class="tutorial-tags">Tags: figures, layout</p>' in page
+    # sphx_glr_<gallery folders>_<file>.py, sphinx-gallery's label of an example page.
+    assert '<a href="../figures/">Figures as sphinx-gallery takes them</a>' in page
+
+
+def test_one_code_block_shows_its_output_above_the_code(site: Path):
+    page = article(site, "tutorials/single_block")
+    assert page.index('class="nb-figure"') < page.index("one block, output first</code>")
+    assert page.index("one block, output first</code>") < page.index("language-python highlight")
+
+
+def test_printed_warnings_are_shown_and_listed_or_fail_a_strict_tutorial(site: Path):
+    from tutorial_pipeline.execute import check_outputs
+
+    line = _line_of("printed_warning.py", "warnings.warn(")
+    page = html.unescape(article(site, "tutorials/printed_warning"))
+    assert f"printed_warning.py:{line}: UserWarning: shown on the page" in page
+    assert f"<code>tutorials/printed_warning.py:{line}</code>" in article(site, "tutorials/report")
+    (cached,) = (site / ".cache").glob("entries/printed_warning-*/notebook.ipynb")
+    notebook = nbformat.read(cached, as_version=4)
+    check_outputs(notebook, COMPAT / "printed_warning.py", strict=False)
+    with pytest.raises(TutorialError) as info:
+        check_outputs(notebook, COMPAT / "printed_warning.py", strict=True)
+    assert (info.value.line, info.value.message) == (
+        line,
+        "UserWarning: shown on the page (tutorials must run warning-free)",
+    )
+
+
+def test_stdout_and_stderr_read_in_the_order_written(site: Path):
+    cell = _code_cells(article(site, "tutorials/printed_warning"))[1]
+    written = re.findall(r"to (?:stdout|stderr) \d", cell.split("</code></pre></div>", 1)[1])
+    assert written == [f"to {s} {n}" for n in range(3) for s in ("stdout", "stderr")]
+
+
+def test_settings_sphinx_gallery_lists_work_or_are_accepted(site: Path):
+    from PIL import Image
+
+    notebook = script_to_notebook(COMPAT / "settings.py")
+    assert notebook.metadata["sphinx_gallery"]["parallel"] is False
+    with Image.open(site / "site/tutorials/thumbnails/settings.png") as thumbnail:
+        assert thumbnail.size == (40, 20)  # sphinx_gallery_thumbnail_path
+    line = _line_of("settings.py", "sphinx_gallery_not_a_setting")
+    report = article(site, "tutorials/report")
+    assert (
+        f"<code>tutorials/settings.py:{line}</code></td>\n<td>sphinx_gallery_not_a_setting"
+        in report
+    )
+
+
+def test_a_script_that_asks_to_run_alone_runs_alone():
+    """``sphinx_gallery_parallel = False``: it waits for the running ones and holds off new."""
+    import threading
+    import time
+
+    from tutorial_pipeline.execute import RunAlone
+
+    runs = RunAlone()
+    events: list[str] = []
+    first_running, release_first = threading.Event(), threading.Event()
+
+    def shared(name: str, hold: threading.Event | None = None):
+        with runs.hold(alone=False):
+            events.append(f"{name} starts")
+            if hold is not None:
+                first_running.set()
+                hold.wait(10)
+            events.append(f"{name} ends")
+
+    def alone():
+        with runs.hold(alone=True):
+            events.append("alone starts")
+            time.sleep(0.2)
+            events.append("alone ends")
+
+    threads = [threading.Thread(target=shared, args=("first", release_first))]
+    threads[0].start()
+    first_running.wait(10)
+    threads.append(threading.Thread(target=alone))
+    threads[1].start()
+    time.sleep(0.2)  # the alone one now waits for the first
+    threads.append(threading.Thread(target=shared, args=("second",)))
+    threads[2].start()
+    time.sleep(0.2)
+    release_first.set()
+    for thread in threads:
+        thread.join(10)
+    assert events == [
+        "first starts",
+        "first ends",
+        "alone starts",
+        "alone ends",
+        "second starts",
+        "second ends",
+    ]
+
+
+def test_a_coding_line_is_honoured(site: Path):
+    page = article(site, "tutorials/latin1_source")
+    assert "Python reads caf\xe9 and na\xefve as it says." in page
+    assert "caf\xe9 5" in page
+
+
+def test_a_script_python_cannot_decode_fails_with_the_byte_offset(tmp_path):
+    script = tmp_path / "not_utf8.py"
+    data = '"""\nLatin-1, undeclared\n===================\n\n"""\n\nprint("caf\xe9")\n'
+    script.write_bytes(data.encode("latin-1"))
+    offset = data.index("\xe9")
+    with pytest.raises(TutorialBuildError) as info:
+        build_tutorials([script], cache_dir=tmp_path / "cache", environment="env", jobs=1)
+    (failure,) = info.value.failures
+    assert str(failure) == (
+        f"{script}:7: SyntaxError: byte 0xe9 at offset {offset} does not decode as utf-8 "
+        "(it has no PEP 263 coding line naming another encoding)"
+    )
+    assert not failure.details  # one line, no traceback of the pipeline
+
+
+def test_a_broken_relative_link_in_a_tutorial_fails_the_strict_build(tmp_path):
+    _write_project(tmp_path)
+    (tmp_path / "tutorials").mkdir()
+    shutil.copy(COMPAT / "links/broken_link.py", tmp_path / "tutorials")
+    result = mkdocs_build(tmp_path, cache=tmp_path / ".cache")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    line = _line_of("links/broken_link.py", "`a missing page")  # where the link starts
+    warnings = [text for text in output.splitlines() if text.startswith("WARNING")]
+    assert warnings == [
+        f"WARNING -  tutorials/broken_link.py:{line}: the link '../no-such-page/' in the "
+        "tutorial's text points to no page or file of this site"
+    ], output
+    assert "Aborted with 1 warnings in strict mode" in output
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=[t.stem for t in TUTORIALS])
+def test_the_sites_tutorials_are_strict_and_free_of_rest_warnings(script: Path):
+    """mkdocs.yml names this site's tutorials as strict, and none has a reST warning."""
+    import yaml
+
+    from tutorial_pipeline.convert import strict_tutorial
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    patterns = config["extra"]["strict_tutorials"]
+    assert strict_tutorial(script, ROOT / "tutorials", patterns)
+    notebook = script_to_notebook(script, strict=True)
+    assert notebook.metadata["tutorial_page"]["warnings"] == []

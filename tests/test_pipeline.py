@@ -647,10 +647,10 @@ import numpy as np
 import _helper
 
 plt = __import__("matplotlib.pyplot").pyplot
-print(Path(sys.argv[0]).name, sys.argv[1], Path(sys.argv[2]).suffix, sys.argv[3:])
-print([p.replace(str(Path(__file__).parent), "<here>") for p in sys.path[:3]])
-print(Path.cwd() == Path(__file__).parent, os.getpgid(0) == os.getpid())
-print(os.environ["PYTHONPATH"].split(os.pathsep)[0] == str(Path(__file__).parent))
+print(sys.argv, __file__)
+print([p.replace(str(Path(__file__).resolve().parent), "<here>") for p in sys.path[:3]])
+print(Path.cwd() == Path(__file__).resolve().parent, os.getpgid(0) == os.getpid())
+print(os.environ["PYTHONPATH"].split(os.pathsep)[0] == str(Path(__file__).resolve().parent))
 print(sorted(set(os.environ) - {"JPY_PARENT_PID"} - set(os.environ["OUTSIDE"].split(","))))
 print(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGCHLD), sys.stdin.read())
 print(subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True).stdout)
@@ -689,7 +689,7 @@ def test_forked_kernels_see_what_launched_kernels_see(tmp_path, monkeypatch, cap
     assert forked[0] == ["True\n"] and launched[0] == ["False\n"]
     assert forked[1] == launched[1]
     text = forked[1][0]
-    assert text.startswith("ipykernel_launcher.py -f .json ['--IPKernelApp.log_level=ERROR'")
+    assert text.startswith("['b.py'] b.py\n")  # as sphinx-gallery runs it, no path (issue 16)
     assert "True True\nTrue\n" in text
     assert "<built-in function default_int_handler> 0 \n" in text  # SIGCHLD: SIG_DFL
     assert "b'42\\n'\nhelper 3 " in text

@@ -3,10 +3,16 @@
 sphinx-gallery's own parser splits the script into text and code blocks. On top of that
 this module:
 
+* reads the script as Python does: UTF-8, or the encoding its PEP 263 coding line names; a
+  script that cannot be decoded is refused with the file, line and byte offset;
 * refuses, with the file and line, a script that does not compile, has no titled docstring,
-  an unmatched ignore flag or an in-file config value sphinx-gallery would refuse;
+  an unmatched ignore flag, an in-file setting sphinx-gallery would refuse or one this site
+  does not support (`check_config`);
 * renders the text blocks with docutils (`tutorial_pipeline.rst`), as one reST document, into
-  Markdown cells, instead of sphinx-gallery's regular-expression notebook writer;
+  Markdown cells, instead of sphinx-gallery's regular-expression notebook writer, less the
+  ``# noqa: E501`` comments sphinx-gallery strips from them; a ``strict`` conversion (this
+  site's own tutorials) fails on a docutils warning, any other keeps it in the metadata
+  (``tutorial_page.warnings``) and renders the page as Sphinx does;
 * keeps ignore blocks (``# sphinx_gallery_start_ignore`` ... ``end_ignore``) and in-file
   config comments (``# sphinx_gallery_thumbnail_number = 2``) in the code that runs, as
   sphinx-gallery runs them, and records their script lines in the cell's metadata
@@ -46,14 +52,29 @@ SOLUTION_TAG = "solution"
 HIDDEN_KEY = "hidden_lines"
 #: Key of the notebook metadata that holds what the prose and code link to.
 PAGE_KEY = "tutorial_page"
-#: The in-file config values sphinx-gallery checks, and what they must be.
+#: The in-file settings (``# sphinx_gallery_<name> = <value>``) that sphinx-gallery's docs
+#: list ("Configurations inside examples"), and the type each value must have. Each one
+#: works here (see the README), or is refused by `check_config` with a line saying why.
 _CONFIG_TYPES = {
     "thumbnail_number": int,
+    "thumbnail_path": str,
+    "failing_thumbnail": bool,
     "line_numbers": bool,
     "capture_repr": (tuple, list),
     "capture_repr_block": (tuple, list),
     "dummy_images": int,
+    "multi_image": str,
+    "multi_image_block": str,
+    "tags": (list, tuple),
+    "parallel": bool,
+    # This site's own: the device type a page is published from when a run on it exists
+    # (pipeline.PUBLISH_TARGET; README, "Build across machines"). sphinx-gallery ignores it.
+    "publish_target": str,
 }
+#: Per-block flags (no value) that sphinx-gallery's docs list.
+_FLAGS = {"defer_figures", "start_ignore", "end_ignore"}
+#: sphinx-gallery removes this comment from the end of a text block's lines (its rst_blocks).
+NOQA_E501 = re.compile(r"^(.*)( +# noqa: ?E501 *)$", re.M)
 _REPR_METHODS = ("__repr__", "__str__", "_repr_html_")
 _CONFIG_IN_TEXT = re.compile(r"^[ \t]*sphinx_gallery_\w+(?:[ \t]*=.*)?$", re.M)
 
@@ -63,9 +84,52 @@ _SEPARATOR = re.compile(r"^(?:#{20,}.*|# ?%%.*)$")
 _TAGS = re.compile(r"\btags\s*=\s*(\[[^\]]*\])")
 
 
+def read_source(path: Path) -> str:
+    """The script's text, decoded as Python decodes it: UTF-8 unless a PEP 263 coding line
+    names another encoding (newlines as ``\\n``). A script Python could not decode is refused
+    with its line and the offset of the first byte that does not decode."""
+    import io
+    import tokenize
+
+    data = Path(path).read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # an unknown encoding, or a coding line against a BOM
+        raise TutorialError(path, exc.lineno or 1, f"SyntaxError: {exc.msg}") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        declared = (
+            "its coding line declares " + encoding
+            if encoding not in ("utf-8", "utf-8-sig")
+            else "it has no PEP 263 coding line naming another encoding"
+        )
+        raise TutorialError(
+            path,
+            line,
+            f"SyntaxError: byte 0x{data[exc.start]:02x} at offset {exc.start} does not "
+            f"decode as {encoding} ({declared})",
+        ) from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def strict_tutorial(script: Path, tutorials_dir: Path, patterns: list[str]) -> bool:
+    """Whether ``script`` is held to this site's own standard (a reST warning or a printed
+    warning fails the build): its path under ``tutorials_dir`` matches one of ``patterns``
+    (``extra.strict_tutorials`` in mkdocs.yml; ``fnmatch`` patterns)."""
+    import fnmatch
+
+    try:
+        relative = Path(script).resolve().relative_to(Path(tutorials_dir).resolve()).as_posix()
+    except ValueError:
+        relative = Path(script).name
+    return any(fnmatch.fnmatchcase(relative, pattern) for pattern in patterns)
+
+
 def check_script(path: Path) -> str:
     """Return the script's source, or raise `TutorialError` if it cannot be a tutorial."""
-    source = path.read_text(encoding="utf-8")
+    source = read_source(path)
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
@@ -223,24 +287,48 @@ def visible_start(cell) -> int | None:
 
 def downloadable_script(path: Path) -> bytes:
     """The script a reader downloads: the file itself, less its ignore blocks (which
-    sphinx-gallery runs but leaves out of the page and the downloads)."""
+    sphinx-gallery runs but leaves out of the page and the downloads), in its own encoding."""
+    import io
+    import tokenize
+
     from sphinx_gallery.py_source_parser import IGNORE_BLOCK_PATTERN
 
     data = Path(path).read_bytes()
-    text = data.decode("utf-8")
+    text = read_source(path)
     stripped = IGNORE_BLOCK_PATTERN.sub("", text)
-    return data if stripped == text else stripped.encode("utf-8")
+    if stripped == text:
+        return data
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return stripped.encode(encoding)
 
 
-def _check_config(path: Path, lines: list[str], file_conf: dict) -> None:
-    """Refuse in-file config that sphinx-gallery refuses (it warns; a strict build fails)."""
+def check_config(path: Path, lines: list[str], warnings: list[dict] | None = None) -> None:
+    """Refuse in-file settings that sphinx-gallery refuses (it warns; a strict build fails),
+    and a ``sphinx_gallery_<name>`` its docs do not list (sphinx-gallery ignores it: a strict
+    conversion fails, a tolerant one adds it to ``warnings``)."""
     from sphinx_gallery.py_source_parser import INFILE_CONFIG_PATTERN
 
     for number, line in enumerate(lines, start=1):
         match = INFILE_CONFIG_PATTERN.match(line + "\n")
-        if not match or match.group(3) is None:
+        if not match:
             continue
-        name, value = match.group(1), match.group(3).strip()
+        name = match.group(1)
+        if name not in _CONFIG_TYPES and name not in _FLAGS:
+            message = (
+                f"sphinx_gallery_{name}: not a setting sphinx-gallery's docs list for a "
+                "script (Configurations inside examples), so nothing here reads it"
+            )
+            if warnings is None:
+                raise TutorialError(path, number, message)
+            warnings.append({"line": number, "message": message})
+            continue
+        if match.group(3) is None:
+            if name not in _FLAGS:
+                raise TutorialError(path, number, f"sphinx_gallery_{name} needs a value (= ...)")
+            continue
+        if name in _FLAGS:
+            raise TutorialError(path, number, f"sphinx_gallery_{name} takes no value")
+        value = match.group(3).strip()
         try:
             parsed = ast.literal_eval(value)
         except (SyntaxError, ValueError):
@@ -265,6 +353,12 @@ def _check_config(path: Path, lines: list[str], file_conf: dict) -> None:
                 f"sphinx_gallery_{name} = {value}: each entry must be one of "
                 + ", ".join(_REPR_METHODS),
             )
+        if name.startswith("multi_image") and parsed not in ("single", "multi"):
+            raise TutorialError(
+                path, number, f'sphinx_gallery_{name} = {value}: "single" or "multi"'
+            )
+        if name == "tags" and not all(isinstance(tag, str) for tag in parsed):
+            raise TutorialError(path, number, f"sphinx_gallery_tags = {value}: strings only")
 
 
 def _text_start(lines: list[str], lineno: int) -> int:
@@ -276,10 +370,29 @@ def _text_start(lines: list[str], lineno: int) -> int:
     return index + 1
 
 
-def script_to_notebook(path: Path) -> nbformat.NotebookNode:
-    """Convert the sphinx-gallery script at ``path`` into an (unexecuted) notebook."""
-    from sphinx_gallery.notebook import jupyter_notebook_skeleton
+def _split_blocks(path: Path, source: str) -> tuple[dict, list]:
+    """sphinx-gallery's split of the script into its in-file config and blocks. Its parser
+    reads files as UTF-8: a script in another encoding is parsed from a UTF-8 copy."""
+    import tempfile
+
     from sphinx_gallery.py_source_parser import split_code_and_text_blocks
+
+    if path.read_bytes().replace(b"\r\n", b"\n") == source.encode("utf-8"):
+        return split_code_and_text_blocks(path)
+    with tempfile.TemporaryDirectory(prefix="tutorial-source-") as folder:
+        copy = Path(folder) / path.name
+        copy.write_text(source, encoding="utf-8")
+        return split_code_and_text_blocks(copy)
+
+
+def script_to_notebook(path: Path, *, strict: bool = False) -> nbformat.NotebookNode:
+    """Convert the sphinx-gallery script at ``path`` into an (unexecuted) notebook.
+
+    ``strict`` (this site's own tutorials): a docutils warning in the prose, or an in-file
+    setting sphinx-gallery does not know, fails as an error does. Otherwise each is kept in
+    the notebook's ``tutorial_page.warnings`` (script line and message) and the page renders
+    as Sphinx renders it, which without ``-W`` goes on past a warning."""
+    from sphinx_gallery.notebook import jupyter_notebook_skeleton
 
     from . import apiref
     from .rst import docstring_lines, render_prose
@@ -287,16 +400,18 @@ def script_to_notebook(path: Path) -> nbformat.NotebookNode:
     path = Path(path)
     source = check_script(path)
     lines = source.splitlines()
-    file_conf, blocks = split_code_and_text_blocks(path)
-    _check_config(path, lines, file_conf)
+    file_conf, blocks = _split_blocks(path, source)
+    warnings: list[dict] = []
+    check_config(path, lines, None if strict else warnings)
     texts: list[tuple[str, int]] = []
     layout: list[tuple[str, object]] = []  # ("text", index in texts) or ("code", cell)
     for block in blocks:
         if block.type == "text":
             if not texts:
-                texts.append(docstring_lines(source))
+                text, first = docstring_lines(source)
+                texts.append((NOQA_E501.sub(r"\1", text), first))
             else:  # config comments in a text block are settings, not prose
-                text = _CONFIG_IN_TEXT.sub("", block.content)
+                text = NOQA_E501.sub(r"\1", _CONFIG_IN_TEXT.sub("", block.content))
                 texts.append((text, _text_start(lines, block.lineno)))
             layout.append(("text", len(texts) - 1))
             continue
@@ -318,7 +433,7 @@ def script_to_notebook(path: Path) -> nbformat.NotebookNode:
             code.metadata["jupyter"] = {"source_hidden": True}
         layout.append(("code", code))
 
-    prose = render_prose(path, texts)
+    prose = render_prose(path, texts, strict=strict)
     notebook = nbformat.from_dict(jupyter_notebook_skeleton())
     notebook.nbformat_minor = 4
     for kind, item in layout:
@@ -334,6 +449,11 @@ def script_to_notebook(path: Path) -> nbformat.NotebookNode:
     for fullname, url in names.values():
         api.setdefault(fullname, [url])
     notebook.metadata[PAGE_KEY] = {
+        "strict": strict,
+        "warnings": sorted(warnings + prose.warnings, key=lambda w: w["line"] or 0),
+        "links": prose.links,
+        # sphinx-gallery shows the output above the code in a script of one code block.
+        "output_first": len(blocks) <= 2,
         "references": prose.references,
         "labels": prose.labels,
         "headings": prose.headings,

@@ -2,12 +2,23 @@
 
 Each notebook runs in a kernel of its own (launched, or forked from a process that has
 imported the libraries the tutorials share: see `forkserver`), cell by cell, with a per-cell
-timeout, the way sphinx-gallery runs a script: the working directory is the script's folder,
-that folder is importable (a helper module next to the tutorial can be imported, also by
-processes the tutorial starts) and ``__file__`` is the script's path. The build owns the
-machine, so the kernel's environment also carries what a page should not: its share of the
-CPU cores (``OMP_NUM_THREADS``), the progress-bar format (``TQDM_*``), compile caches in a
-folder of its own, and no bytecode written into the source tree.
+timeout, the way sphinx-gallery runs a script (its ``gen_rst.execute_script``; see
+`_kernel_setup`): the working directory is the script's folder, that folder is importable
+(a helper module next to the tutorial can be imported, also by processes the tutorial
+starts), ``sys.argv`` is ``[script]``, ``__name__`` is ``"__main__"``, ``__doc__`` is empty
+and ``input()`` raises. ``__file__`` is set too (sphinx-gallery leaves it unset), so that a
+tutorial finds the files beside it as ``python script.py`` does; ``sys.argv[0]`` and
+``__file__`` are the script's name in its folder, not a path of the build machine.
+
+Figures are taken as sphinx-gallery's matplotlib scraper takes them: matplotlib runs with the
+``agg`` backend, so ``plt.show()`` draws nothing; at the end of each cell every open figure
+is saved as sphinx-gallery saves it and shown, then all are closed, unless the cell has a
+``# sphinx_gallery_defer_figures`` comment, which leaves them open for the next cell.
+``sys.exit()`` fails the build (in sphinx-gallery it ends the whole Sphinx build at once).
+
+The build owns the machine, so the kernel's environment also carries what a page should not:
+its share of the CPU cores (``OMP_NUM_THREADS``), the progress-bar format (``TQDM_*``),
+compile caches in a folder of its own, and no bytecode written into the source tree.
 
 The run's wall time and the kernel's peak resident memory are measured. An exception, a
 timeout, a dead kernel, a kernel that cannot start, an error output, a warning printed by a
@@ -31,7 +42,7 @@ from pathlib import Path
 
 import nbformat
 
-from .convert import LINE_KEY
+from .convert import LINE_KEY, PAGE_KEY
 from .errors import TutorialError
 from .forkserver import kernel_manager_class
 
@@ -53,20 +64,187 @@ print(_j.dumps({
 }))"""
 
 
-# Prepended to the notebook for the run and removed afterwards: sphinx-gallery's semantics.
-# ``__spec__`` names ``__main__`` so that processes started with the spawn method do not run
-# the whole notebook again (as they would re-run a script through ``__file__``): in a kernel,
-# as in Jupyter, code that child processes need lives in an importable module.
-# The logger line is build-machine noise: torch's C++-extension helper warns, the first time
-# torch.compile loads it, that the machine has a CUDA compiler (CUDA_HOME) but no GPU; a
-# reader's machine has either both or neither.
-_SETUP = """\
-import importlib.machinery as _m, logging as _l, sys as _s
-__file__ = {file!r}
-__spec__ = _m.ModuleSpec("__main__", None)
-_s.path.insert(0, {folder!r})
-_l.getLogger("torch.utils.cpp_extension").setLevel(_l.ERROR)
-del _m, _l, _s"""
+def _kernel_setup(script: str, folder: str, starts: dict[int, int]) -> None:
+    """Run in the kernel, before the tutorial's first cell: sphinx-gallery's semantics.
+
+    ``script`` is the script's file name, ``folder`` its folder (the kernel's working
+    directory), ``starts`` maps each code cell's execution count to its first script line.
+    This function's source is sent to the kernel (`_setup_source`), so it imports what it
+    uses and leaves nothing in the tutorial's namespace but what sphinx-gallery puts there.
+    """
+    import base64
+    import importlib.abc
+    import importlib.machinery
+    import importlib.util
+    import io
+    import linecache
+    import logging
+    import os
+    import re
+    import sys
+    import warnings
+
+    shell = get_ipython()  # noqa: F821 (the kernel's builtin)
+    namespace = shell.user_ns
+    namespace["__file__"] = script
+    # Processes started with the spawn method then do not run the whole notebook again (as
+    # they would re-run a script through __file__): code they need lives in a module.
+    namespace["__spec__"] = importlib.machinery.ModuleSpec("__main__", None)
+    namespace["__doc__"] = ""  # sphinx-gallery's: print(__doc__) prints nothing
+
+    def no_input(prompt=None):
+        raise RuntimeError("input() cannot be answered: the site's build runs the script")
+
+    namespace["input"] = no_input  # sphinx-gallery's: input() fails the example
+    sys.argv[:] = [script]  # sphinx-gallery's default reset_argv: no arguments
+    # A result's text is its __repr__(), as sphinx-gallery captures it (not IPython's
+    # pretty-printed form).
+    shell.display_formatter.formatters["text/plain"].pprint = False
+    sys.path.insert(0, folder)
+    # Build-machine noise: torch's C++-extension helper warns, the first time torch.compile
+    # loads it, that the machine has a CUDA compiler (CUDA_HOME) but no GPU; a reader's
+    # machine has either both or neither.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+
+    # sphinx-gallery selects agg with matplotlib.use("agg"), which also turns off pyplot's
+    # fallback to another backend: the same rcParams here, set as matplotlib is imported
+    # (or now, in a kernel forked from a process that imported it).
+    def as_sphinx_gallery_left_it(matplotlib) -> None:
+        matplotlib.rcParams["backend_fallback"] = False
+
+    class AfterImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != "matplotlib":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.loader is not None:
+                run = spec.loader.exec_module
+
+                def exec_module(module):
+                    run(module)
+                    as_sphinx_gallery_left_it(module)
+
+                spec.loader.exec_module = exec_module
+            return spec
+
+    if "matplotlib" in sys.modules:
+        as_sphinx_gallery_left_it(sys.modules["matplotlib"])
+    else:
+        sys.meta_path.insert(0, AfterImport())
+    # plt.show() with agg: sphinx-gallery silences the same warning (scrapers.py).
+    warnings.filterwarnings(
+        "ignore", r"(?s).*(non-interactive, and thus cannot be shown|non-GUI backend)"
+    )
+
+    # What the script writes reads in the order it wrote it, as in sphinx-gallery's one
+    # captured stream: stderr first sends what stdout holds, then itself (the kernel would
+    # send each stream on its own timer).
+    class InOrder:
+        def __init__(self, stream, before):
+            self._stream, self._before = stream, before
+
+        def write(self, text):
+            self._before.flush()
+            written = self._stream.write(text)
+            self._stream.flush()
+            return written
+
+        def writelines(self, lines):
+            for line in lines:
+                self.write(line)
+
+        def __getattr__(self, name):
+            return getattr(self._stream, name)
+
+    sys.stderr = InOrder(sys.stderr, sys.stdout)
+
+    # Warnings name the script and its line, as they do when the script runs as a file,
+    # and no folder of the build machine (a library's file: its path in site-packages).
+    cells = shell.compile._filename_map  # a cell's code name -> its execution count
+    roots = sorted(
+        {os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)}, key=len, reverse=True
+    )
+    showwarning = warnings.showwarning
+
+    def shown(filename: str) -> str:
+        path = os.path.abspath(filename)
+        for root in [os.path.abspath(folder), *roots]:
+            if path.startswith(root + os.sep):
+                return os.path.relpath(path, root)
+        return os.path.basename(filename)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        if line is None:
+            line = linecache.getline(filename, lineno)
+        count = cells.get(filename)
+        if count in starts:
+            filename, lineno = script, starts[count] + lineno - 1
+        else:
+            filename = shown(filename)
+        showwarning(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_warning
+
+    # Figures, as sphinx-gallery's matplotlib scraper takes them at the end of a code block.
+    defer = re.compile(r"^[ \t]*#\s*sphinx_gallery_defer_figures[ \t]*$", re.M)
+    deferring = [False]
+
+    def before_cell(info):
+        deferring[0] = bool(defer.search(info.raw_cell or ""))
+
+    def take_figures():
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is None or deferring[0] or not plt.get_fignums():
+            return
+        import matplotlib
+        from IPython.display import display
+
+        try:
+            for number in plt.get_fignums():
+                figure = plt.figure(number)
+                options = {}
+                for attribute in ("facecolor", "edgecolor"):
+                    value = getattr(figure, "get_" + attribute)()
+                    default = matplotlib.rcParams["figure." + attribute]
+                    if matplotlib.colors.to_rgba(value) != matplotlib.colors.to_rgba(default):
+                        options[attribute] = value
+                png = io.BytesIO()
+                figure.savefig(png, format="png", **options)
+                data = {"image/png": base64.b64encode(png.getvalue()).decode("ascii")}
+                data["text/plain"] = repr(figure)
+                display(data, raw=True)
+        finally:
+            plt.close("all")
+
+    def after_cell(result):
+        error = getattr(result, "error_in_exec", None)
+        if isinstance(error, SystemExit):  # IPython shows no frame: say which line it was
+            where, frame = None, error.__traceback__
+            while frame is not None:
+                count = cells.get(frame.tb_frame.f_code.co_filename)
+                if count in starts:
+                    where = starts[count] + frame.tb_lineno - 1
+                frame = frame.tb_next
+            print(f"{_EXIT_MARK}{where}", file=sys.stderr)
+
+    shell.events.register("pre_run_cell", before_cell)
+    shell.events.register("post_execute", take_figures)
+    shell.events.register("post_run_cell", after_cell)
+
+
+_EXIT_MARK = "tutorial-pipeline: SystemExit raised at script line "
+_EXIT_LINE = re.compile(re.escape(_EXIT_MARK) + r"(\d+)")
+
+
+def _setup_source(script: Path, starts: dict[int, int]) -> str:
+    """The setup cell: `_kernel_setup`'s source, run in the kernel and then forgotten."""
+    import inspect
+
+    source = inspect.getsource(_kernel_setup).replace("_EXIT_MARK", repr(_EXIT_MARK))
+    call = f"_kernel_setup({script.name!r}, {str(script.parent)!r}, {starts!r})"
+    return f"{source}\n{call}\ndel _kernel_setup"
+
 
 #: Seconds a new kernel has to answer before the build gives up on it.
 KERNEL_STARTUP_TIMEOUT = 30
@@ -115,8 +293,15 @@ def _locate(traceback: str, notebook: nbformat.NotebookNode, fallback: int | Non
     return fallback
 
 
-def check_outputs(notebook: nbformat.NotebookNode, path: Path) -> None:
-    """Refuse a notebook that holds an error output or a printed warning."""
+def check_outputs(notebook: nbformat.NotebookNode, path: Path, *, strict: bool = True) -> None:
+    """Refuse a notebook that holds an error output, or, if ``strict`` (this site's own
+    tutorials), a printed warning. Elsewhere a warning is shown in the output, as
+    sphinx-gallery shows it (`warnings_of` lists them). A strict check also refuses the
+    docutils warnings and unknown settings a tolerant conversion recorded (a cached run of a
+    tutorial that has since been made strict)."""
+    recorded = notebook.metadata.get(PAGE_KEY, {}).get("warnings") or []
+    if strict and recorded:
+        raise TutorialError(path, recorded[0]["line"], recorded[0]["message"])
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
@@ -124,23 +309,60 @@ def check_outputs(notebook: nbformat.NotebookNode, path: Path) -> None:
             if output.output_type == "error":
                 traceback = strip_ansi("\n".join(output.get("traceback", [])))
                 line = _locate(traceback, notebook, _cell_line(cell))
-                raise TutorialError(path, line, f"{output.ename}: {output.evalue}", traceback)
-            if output.output_type == "stream" and output.name == "stderr":
-                match = _WARNING_LINE.search(strip_ansi(output.text))
-                if match:
-                    raise TutorialError(
-                        path,
-                        _cell_line(cell),
-                        f"{match.group(1)}: {match.group(2)} (tutorials must run warning-free)",
-                        strip_ansi(output.text),
-                    )
+                line, message = _error(cell, output.ename, output.evalue, line)
+                raise TutorialError(path, line, message, traceback)
+        if strict:
+            for found in warnings_of(cell, path):
+                raise TutorialError(
+                    path,
+                    found["line"],
+                    f"{found['message']} (tutorials must run warning-free)",
+                    found["text"],
+                )
+
+
+def _error(cell, ename: str, evalue: str, line: int | None) -> tuple[int | None, str]:
+    """The script line and message of an error a cell raised."""
+    message = f"{ename}: {evalue}"
+    if ename != "SystemExit":
+        return line, message
+    printed = "".join(
+        o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream"
+    )
+    exit_line = _EXIT_LINE.search(printed)
+    return int(exit_line.group(1)) if exit_line else line, message + (
+        " (the script exits here: in sphinx-gallery that ends the whole Sphinx build at once, "
+        "leaving every page unwritten)"
+    )
+
+
+def warnings_of(cell, path: Path) -> list[dict]:
+    """The warnings a code cell printed: script line (where the warning names the script,
+    else the cell's first line), message, and the text it printed."""
+    found = []
+    for output in cell.get("outputs", []):
+        if output.output_type != "stream" or output.name != "stderr":
+            continue
+        text = strip_ansi(output.text)
+        for match in _WARNING_LINE.finditer(text):
+            where = re.match(rf"{re.escape(Path(path).name)}:(\d+): ", match.group(0))
+            found.append(
+                {
+                    "line": int(where.group(1)) if where else _cell_line(cell),
+                    "message": f"{match.group(1)}: {match.group(2)}",
+                    "text": text,
+                }
+            )
+    return found
 
 
 def base_environment(*, threads: int) -> dict[str, str]:
     """The environment every kernel of a build shares (the fork server starts with it)."""
     env = dict(os.environ)
     # Figures must be captured as notebook outputs, whatever backend the caller uses.
-    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    # Figures: sphinx-gallery's backend; each cell's open figures are shown as it ends
+    # (_kernel_setup).
+    env["MPLBACKEND"] = "agg"
     env["PYTHONHASHSEED"] = "0"
     env.setdefault("JUPYTER_PLATFORM_DIRS", "1")
     # The kernel's share of the cores, so that parallel kernels do not fight over them.
@@ -227,6 +449,60 @@ class Stop:
         return self.event.is_set()
 
 
+class RunAlone:
+    """``# sphinx_gallery_parallel = False``: the tutorial runs while no other one does, as
+    sphinx-gallery runs such an example alone. Others run side by side (`shared`); one that
+    must run alone (`alone`) waits for those running to end and keeps new ones waiting."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._running = 0
+        self._alone = False
+        self._waiting_alone = 0
+
+    def hold(self, *, alone: bool):
+        return self._Alone(self) if alone else self._Shared(self)
+
+    class _Shared:
+        def __init__(self, owner: RunAlone) -> None:
+            self.owner = owner
+
+        def __enter__(self):
+            with self.owner._condition:
+                self.owner._condition.wait_for(
+                    lambda: not self.owner._alone and not self.owner._waiting_alone
+                )
+                self.owner._running += 1
+
+        def __exit__(self, *exc):
+            with self.owner._condition:
+                self.owner._running -= 1
+                self.owner._condition.notify_all()
+
+    class _Alone:
+        def __init__(self, owner: RunAlone) -> None:
+            self.owner = owner
+
+        def __enter__(self):
+            with self.owner._condition:
+                self.owner._waiting_alone += 1
+                self.owner._condition.wait_for(
+                    lambda: not self.owner._alone and not self.owner._running
+                )
+                self.owner._waiting_alone -= 1
+                self.owner._alone = True
+
+        def __exit__(self, *exc):
+            with self.owner._condition:
+                self.owner._alone = False
+                self.owner._condition.notify_all()
+
+
+def runs_alone(notebook: nbformat.NotebookNode) -> bool:
+    """Whether the script asks to run alone (``# sphinx_gallery_parallel = False``)."""
+    return notebook.metadata.get("sphinx_gallery", {}).get("parallel", True) is False
+
+
 _INTERRUPTED = "KeyboardInterrupt: the build was interrupted"
 
 
@@ -298,8 +574,11 @@ def _execute_once(
     path = Path(path).resolve()
     folder = path.parent
     executed = nbformat.reads(nbformat.writes(notebook), as_version=4)
-    setup = _SETUP.format(file=str(path), folder=str(folder))
-    executed.cells.insert(0, nbformat.v4.new_code_cell(setup))
+    # Execution counts: the setup cell is 1, then every code cell that has code, in order
+    # (nbclient skips empty ones).
+    runs = [c for c in executed.cells if c.cell_type == "code" and c.source.strip()]
+    starts = {count: _cell_line(c) for count, c in enumerate(runs, start=2) if _cell_line(c)}
+    executed.cells.insert(0, nbformat.v4.new_code_cell(_setup_source(path, starts)))
     executed.cells.append(nbformat.v4.new_code_cell(_PROBE))
     running: dict[str, int] = {}
 
@@ -357,8 +636,11 @@ def _execute_once(
             ) from None
         except CellExecutionError as exc:
             traceback = strip_ansi(exc.traceback)
+            index = running.get("index")
+            cell = executed.cells[index] if index is not None else {}
             line = _locate(traceback, executed, current_line())
-            raise TutorialError(path, line, f"{exc.ename}: {exc.evalue}", traceback) from None
+            line, message = _error(cell, exc.ename, exc.evalue, line)
+            raise TutorialError(path, line, message, traceback) from None
         except Exception as exc:  # before the first cell ran: the kernel never came up
             if stop.is_set():
                 raise Interrupted(path, None, "the build was stopped") from None
@@ -395,7 +677,7 @@ def _execute_once(
                     output.execution_count -= 1
     measured = json.loads("".join(o.get("text", "") for o in probe.outputs))
     coalesce_streams(executed)
-    check_outputs(executed, path)
+    check_outputs(executed, path, strict=executed.metadata.get(PAGE_KEY, {}).get("strict", True))
     forked = km.forked
     peak_memory = measured["peak_memory"] + (forked.not_copied if forked else 0)
     preloaded = tuple(forked.preloaded) if forked else ()

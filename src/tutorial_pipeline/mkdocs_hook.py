@@ -43,6 +43,7 @@ from tutorial_pipeline import (
     publish,  # issue 9: cross-references, code links, API index
 )
 from tutorial_pipeline.cache import PAGES, reported_versions
+from tutorial_pipeline.convert import strict_tutorial
 from tutorial_pipeline.gallery import Tutorial, describe, render_gallery, thumbnail
 from tutorial_pipeline.html import render_notebook_html, toc_tokens
 from tutorial_pipeline.pipeline import (
@@ -99,6 +100,8 @@ def on_files(files: Files, config) -> Files:
     timeout = float(os.environ.get("TUTORIAL_CELL_TIMEOUT") or DEFAULT_TIMEOUT)
     jobs = int(os.environ.get("TUTORIAL_JOBS") or 0) or None
     scripts = discover(_root(config) / "tutorials")
+    # issue 16: which tutorials are strict (a reST or printed warning fails), by mkdocs.yml.
+    strict = (config.extra or {}).get("strict_tutorials") or []
     # Each page is rendered as soon as its tutorial has run, beside the ones still running.
     ahead = Prerender.for_config(
         config,
@@ -115,13 +118,14 @@ def on_files(files: Files, config) -> Files:
             jobs=jobs,
             execute=os.environ.get("TUTORIAL_EXECUTE") or "auto",
             on_executed=ahead.submit if ahead else None,
+            strict=lambda s: strict_tutorial(s, _root(config) / "tutorials", strict),
         )
     except TutorialBuildError as exc:
         raise PluginError(str(exc)) from None
     finally:
         if ahead is not None:
             ahead.close(cancel=sys.exc_info()[0] is not None)
-    tutorials = [describe(result) for result in results]
+    tutorials = [publish.with_thumbnail_path(describe(r), config.docs_dir) for r in results]
     _state["tutorials"] = {f"tutorials/{t.stem}.ipynb": t for t in tutorials}
     # issue 9 (publish.py): the published notebooks resolve cross-references site-wide.
     _state["tutorials_dir"] = _root(config) / "tutorials"
@@ -140,7 +144,11 @@ def on_files(files: Files, config) -> Files:
     sections = publish.gallery_sections(tutorials, _state["tutorials_dir"])  # issue 9
     files.append(_generated_page(config, GALLERY_URI, render_gallery(sections)))
     report = render_report(
-        tutorials, reported_versions(), unresolved=index.unresolved, truncations=truncations
+        tutorials,
+        reported_versions(),
+        unresolved=index.unresolved,
+        warnings=index.warnings,
+        truncations=truncations,
     )
     files.append(_generated_page(config, REPORT_URI, report))
     api_index = publish.render_api_index(publish.api_uses(_state["tutorials"], pages))  # issue 9
@@ -150,6 +158,7 @@ def on_files(files: Files, config) -> Files:
     # (mkdocs-jupyter makes the notebooks documentation pages only after this event.)
     pages_available = {file.src_uri for file in files.documentation_pages()}
     pages_available |= set(_state["tutorials"])
+    publish.log_problems(index, files)  # issue 16: tolerated warnings (INFO), broken links
     config.nav = _fit_nav(config.nav or [], pages_available, list(_state["tutorials"]))
     _state["nav"] = config.nav
     return files

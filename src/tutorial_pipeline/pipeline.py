@@ -18,7 +18,15 @@ from . import target as targets
 from .cache import NotebookCache, Record, cache_key, environment_fingerprint, imported_modules
 from .convert import script_to_notebook
 from .errors import TutorialError
-from .execute import KernelStartError, Stop, base_environment, check_outputs, execute_notebook
+from .execute import (
+    KernelStartError,
+    RunAlone,
+    Stop,
+    base_environment,
+    check_outputs,
+    execute_notebook,
+    runs_alone,
+)
 from .forkserver import ForkServer
 
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
@@ -185,7 +193,9 @@ def publish_target(script: Path) -> str | None:
     """The device type ``script`` asks its page to be published from, or None."""
     from sphinx_gallery.py_source_parser import extract_file_config
 
-    wanted = extract_file_config(script.read_text(encoding="utf-8")).get(PUBLISH_TARGET)
+    from .convert import read_source
+
+    wanted = extract_file_config(read_source(script)).get(PUBLISH_TARGET)
     if wanted is None:
         return None
     if not isinstance(wanted, str) or not wanted.isidentifier() or wanted == "cpu":
@@ -262,6 +272,8 @@ def _build_one(
     stop: Stop,
     fork_server: ForkServer | None,
     on_executed: Callable[[TutorialResult], None] | None,
+    strict: bool = True,
+    alone: RunAlone | None = None,
 ) -> TutorialResult:
     key, wanted = plan.keys[script], plan.wanted[script]
     record = plan.published[script]
@@ -276,22 +288,23 @@ def _build_one(
         if record is not None:
             import nbformat
 
-            check_outputs(nbformat.read(record.notebook_path, as_version=4), script)
+            check_outputs(nbformat.read(record.notebook_path, as_version=4), script, strict=strict)
             log.info("%s: up to date (ran in %.1f s)", script.name, record.seconds)
             return TutorialResult(script, record, executed=False, wanted=wanted)
         check_loopback(script)
         log.info("%s: executing", script.name)
         with PARSE_LOCK:
-            notebook = script_to_notebook(script)
-        execution = execute_notebook(
-            notebook,
-            path=script,
-            timeout=timeout,
-            threads=plan.threads,
-            stop=stop,
-            fork_server=fork_server,
-            extra_env=targets.hidden_devices(plan.target),
-        )
+            notebook = script_to_notebook(script, strict=strict)
+        with (alone or RunAlone()).hold(alone=runs_alone(notebook)):  # issue 16
+            execution = execute_notebook(
+                notebook,
+                path=script,
+                timeout=timeout,
+                threads=plan.threads,
+                stop=stop,
+                fork_server=fork_server,
+                extra_env=targets.hidden_devices(plan.target),
+            )
         ran_on = execution.device
         if ran_on is not None and ran_on != targets.device_type(plan.target):
             raise TutorialError(
@@ -333,13 +346,16 @@ def build_tutorials(
     target: str | None = None,
     execute: str = "auto",
     on_executed: Callable[[TutorialResult], None] | None = None,
+    strict: bool | Callable[[Path], bool] = True,
 ) -> list[TutorialResult]:
     """Bring every script's executed notebook up to date, running stale ones in parallel on
     ``target`` (default: ``TUTORIAL_TARGET``, else this machine's: `tutorial_pipeline.target`).
     ``on_executed`` is called with each tutorial that ran, as soon as it is cached (in a
     worker thread, while other tutorials may still be running). With ``execute="never"``
     nothing runs: a tutorial without a valid entry fails the build at once, all of them
-    listed with their key and target.
+    listed with their key and target. ``strict`` (all, or those scripts it says): a reST
+    warning or a printed warning fails the tutorial, as it would a Sphinx build with ``-W``;
+    other tutorials get Sphinx's tolerance (`convert`).
 
     Raises `TutorialBuildError` naming every failed tutorial (file, line and exception);
     the tutorials that succeeded are cached all the same. A kernel that cannot start stops
@@ -379,6 +395,7 @@ def build_tutorials(
     jobs = jobs or default_jobs()
     fork_server = start_fork_server(plan.stale, threads=plan.threads, target=plan.target)
     stop = Stop()
+    alone = RunAlone()
     pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(scripts) or 1)))
     submitted: dict[Path, Future] = {}
     try:
@@ -392,6 +409,8 @@ def build_tutorials(
                 stop=stop,
                 fork_server=fork_server,
                 on_executed=on_executed,
+                strict=strict(script) if callable(strict) else strict,
+                alone=alone,
             )
             for script in execution_order(scripts, plan.stale, cache, target)
         }

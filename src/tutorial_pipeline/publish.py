@@ -8,13 +8,24 @@ for download) is what sphinx-gallery would show of it:
   them as ``[text](xref:N)``) become links to the page and anchor they name on this site; one
   that names nothing here (a label of another site) becomes its text and is listed, with its
   file and line, on the build report (`SiteIndex.unresolved`);
+* relative links in the prose (``text <../page/>`_``) must name a page or file of this site:
+  one that does not is a broken link (`broken_links`: a warning that fails a strict build,
+  with the script's file and line), as it is in a post;
 * code cells lose the lines that run but do not show (ignore blocks, config comments);
 * each cell's result is what ``sphinx_gallery_capture_repr`` asks for (the first of
   ``_repr_html_``, ``__repr__``, ``__str__`` the object has; ``()``: none);
+* each cell's outputs are in sphinx-gallery's order: its figures, then what it printed and
+  its result's text, then its result's HTML; printed text that is only whitespace is not
+  shown;
+* the warnings that a tolerant build let through (reST warnings, unknown settings, warnings
+  the code printed) are collected with file and line (`SiteIndex.warnings`), for the build
+  log and the build report;
 
 and the page gets, around mkdocs-jupyter's rendering (`decorate_page`): links from the names
 in its code to their API reference, line numbers where ``sphinx_gallery_line_numbers`` asks,
-Material's code style on the code blocks of the prose, and the list of the APIs it uses. The
+Material's code style on the code blocks of the prose, a cell's figures side by side unless
+``sphinx_gallery_multi_image(_block) = "single"``, the output above the code in a script of
+a single code block, the tags of ``sphinx_gallery_tags`` and the list of the APIs it uses. The
 site's API index page lists every torch API with the tutorials that use it, and tutorials
 in subfolders with a gallery header (``GALLERY_HEADER.rst``, ``README.rst``, ``README.txt``)
 form sections of the nav and of the gallery.
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -54,6 +66,13 @@ DEFAULT_CAPTURE_REPR = ("_repr_html_", "__repr__")
 _REPR_MIME = {"_repr_html_": "text/html", "__repr__": "text/plain", "__str__": "text/plain"}
 _XREF = re.compile(r"\[((?:\\.|[^\\\]])*)\]\(xref:(\d+)\)")
 _BLOCK_CONFIG = re.compile(r"^\s*#\s*sphinx_gallery_capture_repr_block\s*=\s*(.+?)\s*$", re.M)
+_MULTI_IMAGE_BLOCK = re.compile(r"^\s*#\s*sphinx_gallery_multi_image_block\s*=\s*(.+?)\s*$", re.M)
+#: Labels sphinx-gallery gives each example page: sphx_glr_<gallery folders>_<file>.py.
+_EXAMPLE_LABEL = re.compile(r"^sphx_glr_\w+\.py$")
+log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
+#: The prefix of a tolerated warning's log line: MkDocs fails a strict build on any WARNING
+#: a plugin logs, so these are logged at INFO (and listed on the build report).
+TOLERATED = "tolerated, as Sphinx renders it:"
 
 
 def page_url(src_uri: str) -> str:
@@ -89,6 +108,10 @@ class SiteIndex:
     docs: dict[str, tuple[str, str]] = field(default_factory=dict)
     unresolved: list[dict] = field(default_factory=list)  # file, line, role, target
     notebooks: dict = field(default_factory=dict)  # page URI -> executed notebook
+    urls: set[str] = field(default_factory=set)  # every page and file of the site, as URLs
+    stems: dict[str, str] = field(default_factory=dict)  # a tutorial's file stem -> its page
+    warnings: list[dict] = field(default_factory=list)  # file, line, message: tolerated
+    links: list[dict] = field(default_factory=list)  # file, line, uri, target: to check
 
     def add_tutorial(self, src_uri: str, notebook, *, key: str | None = None) -> None:
         """Add a tutorial page; ``key`` is its script's path under tutorials/, no suffix."""
@@ -108,6 +131,12 @@ class SiteIndex:
         stem = posixpath.splitext(posixpath.basename(src_uri))[0]
         for name in {stem, posixpath.splitext(src_uri)[0], key or stem}:
             self.docs.setdefault(name, (url, title))
+        self.stems.setdefault(stem, url)
+        self.urls.add(url)
+        for name in page.get("files", {}):  # images and downloads, copied next to the page
+            self.urls.add(url + name)
+        for name in (f"{stem}.py", f"{stem}.ipynb"):
+            self.urls.add(url + name)
 
     def add_page(self, src_uri: str, title: str) -> None:
         """Add a Markdown page of the site (a post, the home page)."""
@@ -115,6 +144,15 @@ class SiteIndex:
         name = posixpath.splitext(src_uri)[0]
         self.docs.setdefault(name, (url, title))
         self.docs.setdefault(posixpath.basename(name), (url, title))
+        self.urls.add(url)
+
+    def has_url(self, url: str) -> bool:
+        """Whether ``url`` (relative to the site root, no anchor) is a page or file here."""
+        url = url.lstrip("/")
+        if url in ("", "."):
+            return True
+        candidates = {url, url.rstrip("/") + "/", url.removesuffix("index.html")}
+        return any(candidate in self.urls for candidate in candidates)
 
     def resolve(self, role: str, target: str, page: str) -> tuple[str, str] | None:
         """(link from ``page``, title) of a cross-reference, or None if nothing matches."""
@@ -125,10 +163,26 @@ class SiteIndex:
             found = self.labels.get("term:" + _key(target))
         if found is None and role != "doc":
             found = self.labels.get(_key(target)) or self.headings.get(_key(target))
+        if found is None and role in ("ref", "any"):
+            found = self._example_label(target)
         if found is None:
             return None
         url, title = found
         return relative_url(url, page), title
+
+    def _example_label(self, target: str) -> tuple[str, str] | None:
+        """sphinx-gallery's label of an example page (``sphx_glr_auto_examples_plot_x.py``:
+        its gallery folders, then its file name): the tutorial of that file name here, since
+        page names are unique across folders."""
+        match = _EXAMPLE_LABEL.match(target.strip())
+        if match is None:
+            return None
+        name = target.strip()[len("sphx_glr_") : -len(".py")]
+        stems = [s for s in self.stems if name == s or name.endswith("_" + s)]
+        if not stems:
+            return None
+        url = self.stems[max(stems, key=len)]
+        return next(((u, t) for u, t in self.docs.values() if u == url), (url, url))
 
     def _doc(self, target: str, page: str) -> tuple[str, str] | None:
         name = re.sub(r"\.(rst|txt|md|py|ipynb|html)$", "", target.strip().strip("/"))
@@ -172,7 +226,11 @@ def tutorial_key(script: Path, tutorials_dir: Path) -> str:
 
 
 def add_pages(index: SiteIndex, files) -> None:
-    """Add the Markdown pages of ``files`` (MkDocs `Files`) to ``index``."""
+    """Add the Markdown pages of ``files`` (MkDocs `Files`) to ``index``, and every file of
+    the site (pages, images, downloads, generated pages) as a URL links may point to."""
+    for file in files:
+        index.urls.add(file.url)
+        index.urls.add(file.dest_uri)
     for file in files.documentation_pages():
         if not file.src_uri.endswith(".md") or file.abs_src_path is None:
             continue
@@ -191,6 +249,7 @@ def write_published(result, target: Path, *, src_uri: str, index: SiteIndex) -> 
     published = publish_notebook(
         notebook, src_uri=src_uri, index=index, script=_shown(result.script)
     )
+    collect_warnings(notebook, index, script=result.script)
     data = (nbformat.writes(published) + "\n").encode("utf-8")
     target = Path(target)
     if not target.is_file() or target.read_bytes() != data:
@@ -220,6 +279,63 @@ def _markdown_text(text: str) -> str:
     return re.sub(r"([\\`*_\[\]$~])", r"\\\1", text).replace("<", "&lt;")
 
 
+def collect_warnings(notebook, index: SiteIndex, *, script: Path) -> None:
+    """Add to ``index.warnings`` what a tolerant build let through in this tutorial: the
+    reST warnings and unknown settings its conversion recorded, and the warnings its code
+    printed (its page shows them, as sphinx-gallery's does)."""
+    from .execute import warnings_of
+
+    where = _shown(script)
+    recorded = list(notebook.metadata.get(PAGE_KEY, {}).get("warnings") or [])
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            recorded += [
+                {"line": w["line"], "message": w["message"]} for w in warnings_of(cell, script)
+            ]
+    for warning in recorded:
+        index.warnings.append({"file": where, **warning})
+
+
+def broken_links(index: SiteIndex, files=()) -> list[dict]:
+    """The relative links of the tutorials' prose that name no page or file of the site
+    (``files``: MkDocs `Files`, every file the site has once the build has added its own);
+    each with its file, line and a message."""
+    for file in files:
+        index.urls.update((file.url, file.dest_uri))
+    broken = []
+    for link in index.links:
+        if link["target"].startswith("..") or not index.has_url(link["target"]):
+            message = f"the link '{link['uri']}' in the tutorial's text points to no page or "
+            broken.append({**link, "message": message + "file of this site"})
+    return broken
+
+
+def log_problems(index: SiteIndex, files=()) -> None:
+    """Log the tolerated warnings (INFO: a strict MkDocs build fails on any WARNING a plugin
+    logs) and the broken links of the tutorials' prose (WARNING: a strict build fails, as it
+    does on a broken link in a post), one line each, ``file:line: message``."""
+    for warning in index.warnings:
+        log.info("%s %s:%s: %s", TOLERATED, warning["file"], warning["line"], warning["message"])
+    for link in broken_links(index, files):
+        log.warning("%s:%s: %s", link["file"], link["line"], link["message"])
+
+
+def _record_links(notebook, page: str, index: SiteIndex, where: str) -> None:
+    """Note each relative link of the prose, as a site URL, for `broken_links`."""
+    for link in notebook.metadata.get(PAGE_KEY, {}).get("links", []):
+        uri = link["uri"].split("#", 1)[0].split("?", 1)[0]
+        if not uri:
+            continue
+        if uri.startswith("/"):
+            target = uri
+        else:
+            target = posixpath.normpath(posixpath.join(page or ".", uri))
+            target += "/" if uri.endswith("/") and not target.endswith("/") else ""
+        index.links.append(
+            {"file": where, "line": link.get("line"), "uri": link["uri"], "target": target}
+        )
+
+
 def publish_notebook(
     notebook: nbformat.NotebookNode, *, src_uri: str, index: SiteIndex, script: Path | None = None
 ) -> nbformat.NotebookNode:
@@ -228,6 +344,7 @@ def publish_notebook(
     page = page_url(src_uri)
     references = notebook.metadata.get(PAGE_KEY, {}).get("references", [])
     where = str(script) if script is not None else src_uri
+    _record_links(notebook, page, index, where)
 
     def link(match: re.Match) -> str:
         text, number = match.group(1), int(match.group(2))
@@ -248,30 +365,63 @@ def publish_notebook(
             text = _markdown_text(title)
         return f"[{text}]({url})"
 
-    capture = tuple(
-        notebook.metadata.get(GALLERY_KEY, {}).get("capture_repr", DEFAULT_CAPTURE_REPR)
-    )
+    import ast
+
+    gallery = notebook.metadata.get(GALLERY_KEY, {})
+    capture = tuple(gallery.get("capture_repr", DEFAULT_CAPTURE_REPR))
+    single = []  # the shown code cells (counted from 0) whose figures go one under the other
+    shown = 0
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = _XREF.sub(link, cell.source)
         elif cell.cell_type == "code":
             block = _BLOCK_CONFIG.search(cell.source)
-            cell_capture = capture
-            if block:
-                import ast
-
-                cell_capture = tuple(ast.literal_eval(block.group(1)))
+            cell_capture = tuple(ast.literal_eval(block.group(1))) if block else capture
+            layout = _MULTI_IMAGE_BLOCK.search(cell.source)
+            layout = ast.literal_eval(layout.group(1)) if layout else gallery.get("multi_image")
             start = visible_start(cell)
             cell.source = visible_source(cell)
             cell.metadata.pop(HIDDEN_KEY, None)
             if start is not None:
                 cell.metadata[LINE_KEY] = start
-            cell.outputs = [
-                kept
-                for output in cell.get("outputs", [])
-                if (kept := _captured(output, cell_capture)) is not None
-            ]
+            cell.outputs = _in_gallery_order(
+                [
+                    kept
+                    for output in cell.get("outputs", [])
+                    if (kept := _captured(output, cell_capture)) is not None
+                ]
+            )
+            if cell.source.strip():
+                if layout == "single":
+                    single.append(shown)
+                shown += 1
+    notebook.metadata.setdefault(PAGE_KEY, {})["single_image_cells"] = single
     return notebook
+
+
+def _in_gallery_order(outputs: list) -> list:
+    """A cell's outputs as sphinx-gallery lays them out: figures, then the printed text and
+    the result's text (none if that is only whitespace), then the result's HTML."""
+
+    def kind(output) -> int:
+        data = output.get("data", {})
+        if output.get("output_type") == "display_data" and any(
+            mime.startswith("image/") for mime in data
+        ):
+            return 0
+        if output.get("output_type") == "execute_result" and "text/html" in data:
+            return 2
+        return 1
+
+    text = "".join(
+        o.get("text", "")
+        if o.get("output_type") == "stream"
+        else o.get("data", {}).get("text/plain", "")
+        for o in outputs
+        if kind(o) == 1
+    )
+    kept = [o for o in outputs if kind(o) != 1 or text.strip()]
+    return sorted(kept, key=kind)
 
 
 def _captured(output, capture: tuple[str, ...]):
@@ -285,6 +435,31 @@ def _captured(output, capture: tuple[str, ...]):
             output.data = {mime: output.data[mime]}
             return output
     return None
+
+
+def with_thumbnail_path(tutorial, docs_dir: Path):
+    """``tutorial`` (a gallery `Tutorial`) with the thumbnail that
+    ``# sphinx_gallery_thumbnail_path = 'path'`` names, relative to the docs folder as
+    sphinx-gallery's is to ``conf.py``'s; ``thumbnail_number`` takes precedence, as there.
+    A file that is not there leaves the default thumbnail, with a tolerated warning, as
+    sphinx-gallery warns and uses its default."""
+    import dataclasses
+
+    notebook = read_notebook(tutorial.result.notebook_path)
+    conf = notebook.metadata.get(GALLERY_KEY, {})
+    if "thumbnail_path" not in conf or "thumbnail_number" in conf:
+        return tutorial
+    path = Path(docs_dir) / conf["thumbnail_path"]
+    if not path.is_file():
+        log.info(
+            "%s %s: sphinx_gallery_thumbnail_path %r is not a file under %s/: default thumbnail",
+            TOLERATED,
+            _shown(tutorial.result.script),
+            conf["thumbnail_path"],
+            Path(docs_dir).name,
+        )
+        return dataclasses.replace(tutorial, figure=None)
+    return dataclasses.replace(tutorial, figure=path.read_bytes())
 
 
 def page_files(notebook, script: Path) -> dict[str, bytes]:
@@ -303,21 +478,33 @@ _CODE_BLOCK = re.compile(
 _PROSE_CODE = re.compile(r'<div class="highlight"><pre>(?:<span></span>)?(.*?)</pre></div>', re.S)
 
 
+_RESULT = '<div class="result nb-output'
+_SPACE = re.compile(r"\s*")
+_FIGURE_RUN = re.compile(
+    r'<figure class="nb-figure">.*?</figure>(?:\s*<figure class="nb-figure">.*?</figure>)+', re.S
+)
+
+
 def decorate_page(page_html: str, notebook, *, api_index: str | None = None) -> str:
-    """Code links, line numbers, Material code blocks in the prose and the API list."""
+    """Code links, line numbers, Material code blocks in the prose, a cell's figures side by
+    side (sphinx-gallery's ``multi_image``), the output first in a script of one code block,
+    the tags and the API list."""
+    from .html import _element_end
+
     meta = notebook.metadata.get(PAGE_KEY, {})
+    gallery = notebook.metadata.get(GALLERY_KEY, {})
     names = meta.get("code_names", {})
-    numbered = bool(notebook.metadata.get(GALLERY_KEY, {}).get("line_numbers"))
+    numbered = bool(gallery.get("line_numbers"))
+    single = set(meta.get("single_image_cells", []))
     starts = [
         cell.metadata.get(LINE_KEY, 1)
         for cell in notebook.cells
         if cell.cell_type == "code" and cell.source.strip()
     ]
-    blocks = iter(starts)
+    output_first = bool(meta.get("output_first")) and len(starts) == 1
 
-    def code(match: re.Match) -> str:
+    def code(match: re.Match, start: int | None) -> str:
         body = apiref.link_code(match.group(2), names)
-        start = next(blocks, None)
         if numbered and start is not None:
             lines = body.split("\n")
             width = len(str(start + len(lines) - 1))
@@ -327,10 +514,35 @@ def decorate_page(page_html: str, notebook, *, api_index: str | None = None) -> 
             )
         return match.group(1) + body + match.group(3)
 
+    def side_by_side(result: str) -> str:
+        return _FIGURE_RUN.sub(
+            lambda m: f'<div class="nb-figures-row">\n{m.group(0)}\n</div>', result
+        )
+
     page_html = _PROSE_CODE.sub(
         r'<div class="highlight"><pre><span></span><code>\1</code></pre></div>', page_html
     )
-    page_html = _CODE_BLOCK.sub(code, page_html)
+    parts, position = [], 0
+    for number, match in enumerate(_CODE_BLOCK.finditer(page_html)):
+        block = code(match, starts[number] if number < len(starts) else None)
+        parts.append(page_html[position : match.start()])
+        position = match.end()
+        gap = _SPACE.match(page_html, position).end() - position
+        if not page_html.startswith(_RESULT, position + gap):
+            parts.append(block)
+            continue
+        end = _element_end(page_html, position + gap)
+        result = page_html[position + gap : end]
+        if number not in single:
+            result = side_by_side(result)
+        parts += [result, "\n", block] if output_first else [block, "\n", result]
+        position = end
+    parts.append(page_html[position:])
+    page_html = "".join(parts)
+    tags = gallery.get("tags")
+    if tags:
+        listed = ", ".join(html.escape(str(tag)) for tag in tags)
+        page_html += f'\n<p class="tutorial-tags">Tags: {listed}</p>\n'
     api = meta.get("api", {})
     if api:
         links = ", ".join(

@@ -6,6 +6,8 @@ near the top for any of their titles.
 
 from __future__ import annotations
 
+import html
+
 from .gallery import Tutorial, generated_page
 from .target import label
 
@@ -19,11 +21,13 @@ def render_report(
     tutorials: list[Tutorial],
     versions: dict[str, str],
     unresolved: list[dict] = (),
+    warnings: list[dict] = (),
     truncations: dict[str, list] | None = None,
 ) -> str:
     """Markdown for the report page; ``unresolved`` lists the cross-references of the
-    tutorials' prose that name nothing on this site (file, line, role, target), and
-    ``truncations`` the outputs each tutorial's page shows in part (`bound.Truncation`)."""
+    tutorials' prose that name nothing on this site (file, line, role, target), ``warnings``
+    the warnings the build tolerated (file, line, message), and ``truncations`` the outputs
+    each tutorial's page shows in part (`bound.Truncation`)."""
     results = [tutorial.result for tutorial in tutorials]
     lines = [
         *generated_page("Build report"),
@@ -89,6 +93,21 @@ def render_report(
         for item in unresolved:
             where = f"{item['file']}:{item['line']}"
             lines.append(f"| `{where}` | `:{item['role']}:` `{item['target']}` |")
+        lines.append("")
+    # issue 16: what Sphinx would have warned about and rendered anyway.
+    if warnings:
+        lines += [
+            "## Tolerated warnings",
+            "",
+            "Sphinx, without `-W`, warns about these and renders the page anyway, and so does",
+            "this build for tutorials that `strict_tutorials` in mkdocs.yml does not name:",
+            "",
+            "| Where | Warning |",
+            "| --- | --- |",
+        ]
+        for item in warnings:
+            message = html.escape(item["message"]).replace("|", "\\|")
+            lines.append(f"| `{item['file']}:{item['line']}` | {message} |")
         lines.append("")
     shortened = [
         (tutorial, item)

@@ -23,9 +23,15 @@ doctree is then written back as the Markdown that nbconvert (mistune) renders in
 * ``.. only::`` keeps what the HTML builder keeps; ``.. rst-class::`` and index entries add
   nothing visible; ``.. currentmodule::`` and ``.. highlight::`` set what they set in Sphinx.
 
-What docutils reports as a warning or an error (an unknown directive or role, a malformed
-table, a link to an undefined target), and a missing image or download, raise
-`TutorialError` with the script line.
+What docutils reports as an error (level 3 or above: an unknown directive or role, a
+malformed table, a link to an undefined target), and a missing image or download, raise
+`TutorialError` with the script line. A warning (level 2: a title underline shorter than
+its title, an inline markup start-string without an end-string...) does too when the
+script is converted ``strict`` (this site's own tutorials); otherwise it is what Sphinx
+makes of it without ``-W``: the page renders as Sphinx renders it (the section is made,
+problematic markup shows as its text) and the warning is kept in ``Prose.warnings`` with
+its script line, for the build log and the build report. Quotes, dashes and ellipses are
+made typographic, as Sphinx's default ``smartquotes`` does.
 """
 
 from __future__ import annotations
@@ -48,8 +54,10 @@ from docutils.parsers.rst.directives.misc import Class as ClassDirective
 from . import apiref
 from .errors import TutorialError
 
-#: docutils messages at this level or above fail the build (2: warning, 3: error).
-FAIL_LEVEL = 2
+#: docutils messages at this level or above fail the build (2: warning, 3: error); a
+#: warning fails it only in a strict conversion, as Sphinx's ``-W`` would.
+FAIL_LEVEL = 3
+WARNING_LEVEL = 2
 #: Sphinx's tags for the HTML builder, for ``.. only::``.
 HTML_TAGS = {"html", "format_html", "builder_html"}
 #: reST admonition -> (Material admonition type, title).
@@ -597,15 +605,25 @@ class Prose:
     headings: list[dict] = field(default_factory=list)  # title, anchor
     files: dict[str, str] = field(default_factory=dict)  # name beside the page -> path
     api: dict[str, list[str]] = field(default_factory=dict)  # full name -> [url], from roles
+    warnings: list[dict] = field(default_factory=list)  # line, message: tolerated (level 2)
+    links: list[dict] = field(default_factory=list)  # uri, line: relative links to check
 
 
 class _Context:
     """What directives and the writer share while one script is converted."""
 
-    def __init__(self, path: Path, where: list[int | None], lines: list[str] | None = None):
+    def __init__(
+        self,
+        path: Path,
+        where: list[int | None],
+        lines: list[str] | None = None,
+        *,
+        strict: bool = True,
+    ):
         self.path = Path(path)
         self.where = where
         self.lines = lines or []
+        self.strict = strict
         self.prose = Prose([])
 
     def locate(self, rst_line: int | None, rawtext: str) -> int | None:
@@ -670,7 +688,7 @@ def _settings(context: _Context):
     settings.file_insertion_enabled = True
     settings.raw_enabled = True
     settings.syntax_highlight = "none"
-    settings.smart_quotes = False
+    settings.smart_quotes = True  # Sphinx's default (``smartquotes``: quotes, dashes, ...)
     settings.tutorial_context = context
     return settings
 
@@ -690,9 +708,13 @@ def parse(text: str, context: _Context) -> nodes.document:
         document.transformer.populate_from_components((reader, parser))
         document.transformer.apply_transforms()
     for message in messages:
-        if message["level"] >= FAIL_LEVEL:
-            line = context.line(message.get("line")) or _line_of_problem(document, message, context)
+        level = message["level"]
+        if level < WARNING_LEVEL:
+            continue
+        line = context.line(message.get("line")) or _line_of_problem(document, message, context)
+        if level >= FAIL_LEVEL or context.strict:
             raise context.fail(line, "reST: " + _message_text(message))
+        context.prose.warnings.append({"line": line, "message": "reST: " + _message_text(message)})
     for node in list(document.findall(nodes.system_message)):
         node.parent.remove(node)
     return document
@@ -1181,7 +1203,11 @@ class _Writer:
     def i_reference(self, node):
         content = self.inlines(node)
         if node.get("refuri") is not None:
-            return f"[{content}]({_url(node['refuri'])})"
+            uri = node["refuri"]
+            if _is_relative(uri):  # checked once the site's pages are known (publish.py)
+                line = self.context.locate(node.line or _line_above(node), node.rawsource)
+                self.prose.links.append({"uri": uri, "line": line})
+            return f"[{content}]({_url(uri)})"
         if node.get("refid"):
             return f"[{content}](#{self.sections.get(node['refid'], node['refid'])})"
         return content
@@ -1234,9 +1260,13 @@ class _Writer:
         return f"![{_escape(alt)}]({_url(uri)})"
 
     def i_problematic(self, node):
-        raise self.context.fail(
-            self.context.line(node.line), f"reST: cannot render {node.astext()!r}"
-        )
+        """Markup docutils could not make sense of: a warning (level 2) reaches the page only
+        in a tolerant conversion, where Sphinx shows the markup as its text."""
+        if self.context.strict:
+            raise self.context.fail(
+                self.context.line(node.line), f"reST: cannot render {node.astext()!r}"
+            )
+        return _escape(node.astext())
 
     def i_xref(self, node):
         index = len(self.prose.references)
@@ -1264,6 +1294,19 @@ class _Writer:
     def i_download_ref(self, node):
         name = self.context.add_file(node["target"], self.context.locate(node.line, node.rawsource))
         return f"[{_escape(node.astext())}]({_url(name)})"
+
+
+def _is_relative(uri: str) -> bool:
+    """A link to somewhere on this site: no scheme, not protocol-relative, not an anchor
+    of the page itself."""
+    return not re.match(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//|#)", uri) and bool(uri.strip())
+
+
+def _line_above(node) -> int | None:
+    """The line of the nearest element around ``node`` that has one."""
+    while node is not None and node.line is None:
+        node = node.parent
+    return node.line if node is not None else None
 
 
 def _only_holds(expression: str) -> bool:
@@ -1318,9 +1361,11 @@ def docstring_lines(source: str) -> tuple[str, int]:
     return text, node.lineno
 
 
-def render_prose(path: Path, blocks: list[tuple[str, int]]) -> Prose:
+def render_prose(path: Path, blocks: list[tuple[str, int]], *, strict: bool = True) -> Prose:
     """Render the text ``blocks`` of the script at ``path`` (each: reST and the script line of
-    its first line) as one document; ``Prose.cells`` holds one Markdown string per block."""
+    its first line) as one document; ``Prose.cells`` holds one Markdown string per block.
+    ``strict``: a docutils warning fails, as an error does (else it is kept in
+    ``Prose.warnings``)."""
     lines: list[str] = []
     where: list[int | None] = []
     for index, (text, first_line) in enumerate(blocks):
@@ -1330,7 +1375,7 @@ def render_prose(path: Path, blocks: list[tuple[str, int]]) -> Prose:
         for offset, line in enumerate(text.split("\n")):
             lines.append(line)
             where.append(first_line + offset)
-    context = _Context(path, where, lines)
+    context = _Context(path, where, lines, strict=strict)
     document = parse("\n".join(lines) + "\n", context)
     markdown = _Writer(document, context).blocks(document.children)
     parts = _CELL_MARK.split(markdown)
@@ -1342,6 +1387,6 @@ def render_prose(path: Path, blocks: list[tuple[str, int]]) -> Prose:
     return context.prose
 
 
-def render_fragment(text: str, path: Path, first_line: int = 1) -> str:
+def render_fragment(text: str, path: Path, first_line: int = 1, *, strict: bool = True) -> str:
     """One piece of reST (a gallery section's header, say) as Markdown."""
-    return render_prose(path, [(text, first_line)]).cells[0]
+    return render_prose(path, [(text, first_line)], strict=strict).cells[0]
