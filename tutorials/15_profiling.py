@@ -227,9 +227,10 @@ assert loop_calls["aten::sub"] == loop_calls["aten::pow"] == loop_calls["aten::s
 
 # %%
 # Each of ``aten::sub``, ``aten::pow`` and ``aten::sum`` ran 256 times, once per centre, on a
-# small ``(512, 64)`` tensor. Every operator call costs a few microseconds of overhead (Python,
-# dispatch, on a GPU a kernel launch) however little it computes, and here that overhead is
-# most of the work. On a GPU it is worse: 768 tiny kernels, each too small to fill the GPU.
+# small ``(512, 64)`` tensor: 768 calls, each paying a fixed cost (Python, dispatch, on a GPU a
+# kernel launch) on top of its arithmetic, and each a separate pass over its tensor. On a GPU
+# it is worse: 768 tiny kernels, each too small to fill the GPU, whose launches can take
+# longer than their work.
 #
 # Two fixes, profiled
 # -------------------
@@ -243,7 +244,7 @@ assert loop_calls["aten::sub"] == loop_calls["aten::pow"] == loop_calls["aten::s
 # The second fix expands the square: :math:`\lVert x - c \rVert^2 = \lVert x \rVert^2 - 2\,x
 # \cdot c + \lVert c \rVert^2`. The middle term for all pairs is one matrix multiply, ``x @
 # centres.T``, and nothing larger than the ``(512, 256)`` result is ever made. (``torch.cdist``
-# does the same for plain distances.)
+# uses the same expansion for Euclidean distances between more than 25 points.)
 MiB = 2**20
 
 
@@ -344,14 +345,15 @@ for name, seconds in times.items():
     )
 
 # %%
-# These times are this build's, on whatever else the machine was doing, and they are printed,
+# These times are this run's, on whatever else the machine was doing, and they are printed,
 # not asserted: on a busy machine even the best of five calls can include waiting for a thread
 # the operating system has put aside, and a ratio that is large on an idle machine shrinks.
 # Whether the broadcast form beats the loop depends on the machine: it trades 768 small calls
-# for 64 MiB of memory traffic. What the profile showed does not depend on the machine: a
-# hundred times fewer operator calls, and no 32 MiB intermediate. That is the habit to take
-# away: many calls of a cheap operator mean a Python loop that wants to be one tensor
-# operation; one operator with a huge allocation means an intermediate that need not exist.
+# for two 32 MiB intermediates, written to memory and read back. What the profile showed does
+# not depend on the machine: a hundred times fewer operator calls, and no 32 MiB intermediate.
+# That is the habit to take away: many calls of a cheap operator mean a Python loop that wants
+# to be one tensor operation; one operator with a huge allocation means an intermediate that
+# need not exist.
 #
 # Memory: what each number counts
 # -------------------------------
