@@ -261,11 +261,13 @@ class MatmulRBF(LoopRBF):
 
 # %%
 # The three layers get the same centres, and each is profiled once with memory recording on.
-# The table counts every operator call and finds the largest allocation made by *one* call.
-# ``key_averages()`` cannot tell that: it adds up the calls of each operator (the loop's 256
-# subtractions of 128 KiB each would appear there as 32 MiB), so the search runs over
-# ``prof.events()``, which has one entry per call, and takes each call's *self* memory, which
-# leaves out what the operators it called allocated.
+# First the profiler's own table for the broadcast layer, sorted by the memory each operator
+# allocated itself (the **Self CPU Mem** column, or the device's; the table writes MB for
+# MiB). Then a table of our own counts every operator call and finds the largest allocation
+# made by *one* call. ``key_averages()`` cannot tell that: it adds up the calls of each
+# operator (the loop's 256 subtractions of 128 KiB each would appear there as 32 MiB), so the
+# search runs over ``prof.events()``, which has one entry per call, and takes each call's
+# *self* memory, which leaves out what the operators it called allocated.
 layers = {"loop": loop_rbf}
 for name, cls in {"broadcast": BroadcastRBF, "matmul": MatmulRBF}.items():
     layers[name] = cls().to(device)
@@ -273,9 +275,9 @@ for name, cls in {"broadcast": BroadcastRBF, "matmul": MatmulRBF}.items():
 
 memory_attr = "self_device_memory_usage" if on_accelerator else "self_cpu_memory_usage"
 memory_seen = device.type in ("cpu", "cuda", "xpu")  # allocators the profiler records
-summary = {}
+summary, profiles = {}, {}
 for name, layer in layers.items():
-    prof = profile_once(layer, memory=True)
+    prof = profiles[name] = profile_once(layer, memory=True)
     biggest = max(prof.events(), key=lambda event: getattr(event, memory_attr))  # one call
     summary[name] = {
         "calls": calls_per_operator(prof),
@@ -284,6 +286,8 @@ for name, layer in layers.items():
             getattr(e, memory_attr) for e in prof.key_averages() if e.key == "aten::sub"
         ),
     }
+broadcast_ops = profiles["broadcast"].key_averages()
+print(broadcast_ops.table(sort_by=memory_attr, row_limit=3, max_name_column_width=20))
 print(f"{'layer':10s}{'operator calls':>15s}   largest allocation in one call")
 for name, row in summary.items():
     op, size = row["largest"]
@@ -302,6 +306,10 @@ torch.testing.assert_close(outputs["matmul"], outputs["loop"], rtol=1e-5, atol=1
 assert summary["matmul"]["calls"]["aten::mm"] == 1 and fewer > 100
 if memory_seen:
     assert summary["broadcast"]["largest"][0] == "aten::sub"
+    intermediates = [
+        getattr(op, memory_attr) for op in broadcast_ops if op.key in ("aten::sub", "aten::pow")
+    ]
+    assert len(intermediates) == 2 and all(abs(b - N * K * F * 4) < MiB for b in intermediates)
     assert abs(summary["broadcast"]["largest"][1] - N * K * F * 4) < MiB  # (N, K, F) float32
     assert summary["matmul"]["largest"][1] <= N * K * 4  # nothing above the (N, K) result
     assert abs(loop_sub - K * N * F * 4) < MiB
@@ -364,7 +372,7 @@ for name, seconds in times.items():
 #   last ``reset_peak_memory_stats()``. It leaves out what the caching allocator keeps for
 #   reuse (``max_memory_reserved()``) and the CUDA context, so ``nvidia-smi`` shows more;
 # * the profiler's memory columns count the bytes each operator allocated (minus what it
-#   freed), on the CPU and on accelerators, as in the table above;
+#   freed), on the CPU and on CUDA and XPU devices, as in the broadcast layer's table above;
 # * the peak *resident set size* of the process (``resource.getrusage(...).ru_maxrss``, in
 #   KiB on Linux and in bytes on macOS) is the most physical memory the whole process has held
 #   at any moment: the interpreter, the libraries, every tensor on the CPU, and memory long
