@@ -618,8 +618,13 @@ print(
     f"[timing] forward + backward: plain {times['plain'] * 1e3:.1f} ms, checkpointed "
     f"{times['checkpointed'] * 1e3:.1f} ms ({times['checkpointed'] / times['plain']:.2f}x)"
 )
+print(f"the FLOP count predicts {1 + extra / (forward + backward):.2f}x")
 
 # %%
+# The FLOP count leaves out the element-wise work and the memory traffic, and a best of three
+# on a busy machine can land on either side of it (even below 1x): the counts above are the
+# cost that does not change from run to run.
+#
 # Checkpoint where the memory is: whole blocks of a deep network (transformer layers are the
 # usual unit), not single cheap layers. Always pass ``use_reentrant=False``: the older
 # reentrant variant needs an input that requires grad and does not stop early.
