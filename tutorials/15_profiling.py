@@ -7,8 +7,8 @@ guessing: ``torch.profiler`` lists every operator a step ran, how often and for 
 what it allocated; a deliberately slow layer is found in the profile and fixed; the memory
 numbers PyTorch and the operating system offer are taken apart, each with what it counts;
 activation checkpointing trades memory for compute, and both sides of the trade are measured;
-and the three GPU switches most training scripts carry (TF32, ``channels_last``,
-``cudnn.benchmark``) are set, measured where they act, and put back.
+and the three GPU switches many training scripts carry (TF32, ``channels_last``,
+``cudnn.benchmark``) are set and measured where they act, the two process-wide ones put back.
 
 **What you will learn**
 
@@ -21,7 +21,8 @@ and the three GPU switches most training scripts carry (TF32, ``channels_last``,
   each count
 * how activation checkpointing works, how much memory it saves and how much compute it costs
 * what TF32 matrix multiplication, the ``channels_last`` memory format and
-  ``torch.backends.cudnn.benchmark`` change, and how to set them and restore them
+  ``torch.backends.cudnn.benchmark`` change, how to set them, and how to restore the
+  process-wide ones
 
 **Prerequisites**
 
@@ -680,6 +681,7 @@ print(f"restored: matmul fp32_precision {torch.backends.cuda.matmul.fp32_precisi
 print(f"          the old API reads {torch.get_float32_matmul_precision()!r}")
 print(f"          convolutions: {torch.backends.cudnn.conv.fp32_precision!r}")
 assert torch.backends.cuda.matmul.fp32_precision == saved_precision
+assert torch.backends.cudnn.conv.fp32_precision == "tf32"  # the default, unlike matmul's
 errors = {mode: relative_error(product, reference) for mode, product in products.items()}
 emulated = relative_error(round_to_tf32(a) @ round_to_tf32(b), reference)
 
@@ -740,8 +742,9 @@ assert images_cl.is_contiguous(memory_format=torch.channels_last)
 # %%
 # To use it, convert the model once (``model.to(memory_format=torch.channels_last)`` changes
 # the layout of 4-d weights) and each input batch. A convolution then returns
-# ``channels_last`` output, so the layers that follow stay in it, and the values do not
-# change. The profile shows which convolution kernel ran: this is what the next switch acts on.
+# ``channels_last`` output, so the layers that follow stay in it. The values are the same up to
+# rounding (another kernel may add in another order). The profile shows which convolution
+# kernel ran: this is what the next switch acts on.
 conv = nn.Conv2d(3, 32, kernel_size=3, padding=1).to(device)
 conv_cl = nn.Conv2d(3, 32, kernel_size=3, padding=1).to(device)
 conv_cl.load_state_dict(conv.state_dict())
@@ -751,8 +754,9 @@ with torch.no_grad():
     out, out_cl = conv(images), conv_cl(images_cl)
     with profile(activities=activities) as prof:
         conv_cl(images_cl)
-conv_ops = sorted(  # the backend's kernel, below the generic aten::_convolution
-    {op for op in calls_per_operator(prof) if op.endswith("_convolution")} - {"aten::_convolution"}
+generic = {"aten::conv2d", "aten::convolution", "aten::_convolution"}
+conv_ops = sorted(  # the backend's kernel, below the generic operators
+    op for op in calls_per_operator(prof) if "convolution" in op and op not in generic
 )
 print(f"output channels_last: {out_cl.is_contiguous(memory_format=torch.channels_last)}")
 print(f"largest difference from the NCHW output: {(out_cl - out).abs().max().item():.1e}")
@@ -775,17 +779,18 @@ print(
 # GPU switch 3: ``torch.backends.cudnn.benchmark``
 # ------------------------------------------------
 # cuDNN, NVIDIA's library of convolution kernels, has several algorithms for each
-# convolution. With ``torch.backends.cudnn.benchmark = True``, the first convolution of each
-# new input shape tries them all and remembers the fastest: a slow first call, then faster
-# calls, as long as the shapes stay the same. With shapes that keep changing (variable image
-# sizes, a last batch of another size) every new shape pays the search again. The choice can
-# also differ between runs, so leave it off where results must repeat exactly (see
-# `Debugging and reproducibility <../11_debugging/>`_).
+# convolution (so has MIOpen, its AMD counterpart, which the same flag drives). With
+# ``torch.backends.cudnn.benchmark = True``, the first convolution of each new input shape
+# tries them all and remembers the fastest: a slow first call, then faster calls, as long as
+# the shapes stay the same. With shapes that keep changing (variable image sizes, a last
+# batch of another size) every new shape pays the search again. The choice can also differ
+# between runs, so leave it off where results must repeat exactly (see `Debugging and
+# reproducibility <../11_debugging/>`_).
 #
 # The cell times a first and a second call on a new input shape, once with the flag off and
 # once with it on (each with a shape not seen before), then restores it. It acts only on
-# convolutions that run in cuDNN; the profile above named the kernel that ran here.
-uses_cudnn = "aten::cudnn_convolution" in conv_ops
+# convolutions that run in cuDNN or MIOpen; the profile above named the kernel that ran here.
+uses_cudnn = any(op in conv_ops for op in ("aten::cudnn_convolution", "aten::miopen_convolution"))
 saved_benchmark = torch.backends.cudnn.benchmark
 timings = {}
 try:
@@ -810,11 +815,11 @@ for flag, (first, second) in timings.items():
         f"second {second * 1e3:.3f} ms"
     )
 if uses_cudnn:
-    print("the convolution ran in cuDNN: with the flag on, its first call searched")
+    print(f"the convolution ran in {conv_ops[0]}: with the flag on, its first call searched")
 else:
     print(f"the convolution ran in {', '.join(conv_ops)}: the flag had nothing to act on")
 if device.type == "cpu":
-    assert not uses_cudnn and not any("cudnn" in op for op in conv_ops)
+    assert not uses_cudnn and conv_ops and not any("cudnn" in op for op in conv_ops)
 assert torch.backends.cudnn.benchmark == saved_benchmark
 
 # %%
@@ -823,8 +828,9 @@ assert torch.backends.cudnn.benchmark == saved_benchmark
 # the first calls with the flag off and on, as here, before crediting or blaming the flag.
 #
 # Three switches, three lessons: each trades something (precision, a layout conversion, a
-# search and repeatability) for speed, each acts only on the hardware it was made for, and
-# each is process-wide, so a cell, a test or a library function that sets one should put it
+# search and repeatability) for speed, and each acts only on the hardware it was made for.
+# ``channels_last`` belongs to the tensors and the model you convert; the other two are
+# process-wide settings, so a cell, a test or a library function that sets one should put it
 # back, as the cells above do with ``try``/``finally``.
 #
 # Exercises
@@ -1055,7 +1061,7 @@ assert check_forward_in_segments(forward_in_segments)
 #   for half a forward pass of extra compute.
 # * TF32 (``torch.backends.cuda.matmul.fp32_precision``), ``channels_last`` and
 #   ``cudnn.benchmark`` each buy speed on the hardware they were made for, at a price; set
-#   them deliberately and restore them.
+#   them deliberately, and restore the two process-wide settings when you are done.
 #
 # Where to go next
 # ----------------
