@@ -40,13 +40,14 @@ GPU; each section says what it measured there, and what a GPU would add.
 # The device and a model to profile
 # ---------------------------------
 # The profiler always records what the CPU does: each PyTorch *operator* (``aten::addmm`` is
-# the matrix multiply plus bias inside ``nn.Linear``) with its inputs and timing. On an NVIDIA
-# or Intel GPU it can also record the kernels the GPU ran, if that activity is requested; the
-# list of activities below asks for what this machine has. The model is a small classifier on
-# random data: the profile is about *what runs*, not about what is learnt.
+# the matrix multiply plus bias inside ``nn.Linear``) with its inputs and timing. On a CUDA
+# GPU (NVIDIA, or AMD with ROCm) or an Intel XPU it can also record the kernels the GPU ran,
+# if that activity is requested; the list of activities below asks for what this machine has.
+# The model is a small classifier on random data: the profile is about *what runs*, not about
+# what is learnt.
 import torch
 from torch import nn
-from torch.profiler import ProfilerActivity, profile, record_function
+from torch.profiler import DeviceType, ProfilerActivity, profile, record_function
 
 torch.manual_seed(0)
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
@@ -75,8 +76,6 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 #
 # Sorting by self time puts the operators that do the work at the top. One forward pass of the
 # model, after one call outside the profile (the first call of anything pays one-off costs):
-from torch.autograd import DeviceType
-
 sort_by = "self_device_time_total" if len(activities) > 1 else "self_cpu_time_total"
 
 
