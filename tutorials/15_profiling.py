@@ -917,13 +917,15 @@ from torch.profiler import ProfilerActivity, profile
 def check_largest_allocation(candidate) -> bool:
     """Profile a known function with ``candidate``; print 'correct' or what is wrong; return
     a bool."""
-    a, w = torch.ones(128, 256), torch.ones(256, 256)
+    a, w, small = torch.ones(128, 256), torch.ones(256, 256), torch.ones(2, 2)
 
     def fn():
         x = torch.ones(256)
         for _ in range(200):
             x = x + 1  # 200 calls of aten::add, 1 KiB each
         y = F.linear(a, w)  # aten::linear calls aten::matmul, which calls aten::mm
+        for _ in range(15):
+            small.mm(small)  # 15 more calls of aten::mm, 16 bytes each: its average call is small
         return y, torch.cat([x] * 16)  # aten::cat: 16 KiB
 
     expected = ("aten::mm", 128 * 256 * 4)  # the (128, 256) float32 product
