@@ -689,7 +689,7 @@ print(
     f"tf32 {errors['tf32']:.1e}"
 )
 print(f"TF32 emulated on the CPU, relative error: {emulated:.1e}")
-assert emulated > 100 * errors["ieee"]
+assert 1e-4 < emulated < 1e-2 and emulated > 100 * errors["ieee"]  # a thousandth vs a millionth
 nvidia = device.type == "cuda" and torch.version.cuda is not None  # not ROCm
 if device.type == "cpu":
     assert torch.equal(products["ieee"], products["tf32"])  # the setting did not act here
