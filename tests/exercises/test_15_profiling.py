@@ -99,6 +99,15 @@ def test_largest_allocation_checker_rejects_sums_over_calls():
     _rejected("check_largest_allocation", wrong, "got ('aten::add'")
 
 
+def test_largest_allocation_checker_rejects_the_largest_average_call():
+    def wrong(fn):  # key_averages() per call: an operator's small calls hide its large one
+        averages = _profile(fn, profile_memory=True).key_averages()
+        biggest = max(averages, key=lambda event: event.self_cpu_memory_usage / event.count)
+        return biggest.key, biggest.self_cpu_memory_usage / biggest.count
+
+    _rejected("check_largest_allocation", wrong, "got ('aten::cat', 16384.0)")
+
+
 def test_largest_allocation_checker_rejects_memory_with_children():
     def wrong(fn):  # aten::linear's memory includes what aten::mm allocated
         events = _profile(fn, profile_memory=True).events()
