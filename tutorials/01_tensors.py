@@ -228,16 +228,16 @@ grid = torch.arange(24).reshape(4, 6)
 cols = grid[:, :3]  # a view of the grid, with the grid's strides
 print("cols:", tuple(cols.shape), "strides", cols.stride(), "contiguous:", cols.is_contiguous())
 split = cols.view(2, 2, 3)
-print("cols.view(2, 2, 3): strides", split.stride(), "| shares memory with grid:", end=" ")
-print(split.data_ptr() == grid.data_ptr())
+shared = split.data_ptr() == grid.data_ptr()
+print("cols.view(2, 2, 3): strides", split.stride(), "| shares memory with grid:", shared)
 try:
     cols.view(12)
 except RuntimeError as err:
     print("cols.view(12) RuntimeError:", err)
 flat = cols.reshape(12)
-print("cols.reshape(12) copies:", flat.data_ptr() != grid.data_ptr(), flat.tolist())
-assert not cols.is_contiguous() and split.data_ptr() == grid.data_ptr()
-assert flat.data_ptr() != grid.data_ptr()
+copied = flat.data_ptr() != grid.data_ptr()
+print("cols.reshape(12) copies:", copied, flat.tolist())
+assert not cols.is_contiguous() and shared and copied
 
 # %%
 # ``transpose`` swaps two dimensions by swapping their strides, without moving any data, so a

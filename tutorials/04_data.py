@@ -215,16 +215,19 @@ if __name__ == "__main__":  # only the main program starts workers
     print(f"device {device.type}, pin_memory={pin_memory}: batches pinned: {pinned}")
 
 # %%
+# The order stays identical because the *sampler* runs in the main process; workers only fetch
+# and collate.
+
+# %%
 # Random numbers in workers
 # -------------------------
-# The order stays identical because the *sampler* runs in the main process; workers only fetch
-# and collate. Random draws inside ``__getitem__`` are another matter. Each worker seeds the
-# global generators itself: ``torch`` and Python's ``random`` with ``base_seed + worker_id``
-# (the loader draws ``base_seed`` from its ``generator``), and NumPy's global generator
-# (``np.random.random()`` and friends) from the same two numbers. A generator *object* that
-# the dataset creates in ``__init__``, such as a NumPy ``Generator``, is another story: every
-# worker receives a copy of the dataset, generator included, in the same state, and draws the
-# same numbers.
+# Random draws inside ``__getitem__``, on the other hand, happen in the workers. Each worker
+# seeds the global generators itself: ``torch`` and Python's ``random`` with
+# ``base_seed + worker_id`` (the loader draws ``base_seed`` from its ``generator``), and
+# NumPy's global generator (``np.random.random()`` and friends) from the same two numbers. A
+# generator *object* that the dataset creates in ``__init__``, such as a NumPy ``Generator``,
+# is another story: every worker receives a copy of the dataset, generator included, in the
+# same state, and draws the same numbers.
 #
 # The dataset below makes each item one draw from each of these generators, and records which
 # worker fetched it. Its class and the function after it are defined at the top level of the

@@ -426,7 +426,7 @@ for epoch in range(1, max_epochs + 1):
     else:
         bad_epochs += 1
         if bad_epochs >= patience:
-            progress.total = epoch  # stopped early: the bar's total is the epochs run
+            progress.total = epoch  # stopping early: the bar ends full here
             break
 progress.close()
 assert progress.n == progress.total == len(history["val_loss"])  # the bar ended full
@@ -453,21 +453,8 @@ print(f"test set, evaluated once at the end: loss {test_loss:.4f}, accuracy {tes
 # %%
 # The history plot
 # ----------------
-# Plotting both splits is the quickest diagnosis of a run. The training loss keeps falling,
-# while the validation loss levels off and wobbles: after the best epoch, what the model still
-# learns fits the training set only (the widening gap between the loss curves, on a log scale,
-# is overfitting), so more epochs do not help. The dashed line marks the epoch whose weights
-# early stopping kept.
-best = best_epoch - 1  # list index of the best epoch
-ratio = [v / t for t, v in zip(history["train_loss"], history["val_loss"])]
-print(
-    f"after epoch {best_epoch}: training loss {history['train_loss'][best]:.4f} -> "
-    f"{history['train_loss'][-1]:.4f}, validation loss {best_loss:.4f} -> "
-    f"{history['val_loss'][-1]:.4f}"
-)
-print(f"validation loss / training loss: x{ratio[best]:.1f} at epoch {best_epoch}, ", end="")
-print(f"x{ratio[-1]:.1f} at epoch {epochs_run}")
-assert history["train_loss"][-1] < history["train_loss"][best] and ratio[-1] > ratio[best]
+# Plotting both splits is the quickest diagnosis of a run. The dashed line marks the epoch
+# whose weights early stopping kept.
 epochs = range(1, len(history["val_loss"]) + 1)
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3.2))
 ax_loss.plot(epochs, history["train_loss"], label="train")
@@ -483,6 +470,21 @@ for ax in (ax_loss, ax_acc):
     ax.legend()
 fig.tight_layout()
 plt.show()
+
+# %%
+# The training loss keeps falling, while the validation loss levels off and wobbles: after the
+# best epoch, what the model still learns fits the training set only (the widening gap between
+# the loss curves, on their log scale, is overfitting), so more epochs do not help. In numbers:
+best = best_epoch - 1  # list index of the best epoch
+ratio = [v / t for t, v in zip(history["train_loss"], history["val_loss"])]
+print(
+    f"after epoch {best_epoch}: training loss {history['train_loss'][best]:.4f} -> "
+    f"{history['train_loss'][-1]:.4f}, validation loss {best_loss:.4f} -> "
+    f"{history['val_loss'][-1]:.4f}"
+)
+print(f"validation loss / training loss: x{ratio[best]:.1f} at epoch {best_epoch}, ", end="")
+print(f"x{ratio[-1]:.1f} at epoch {epochs_run}")
+assert history["train_loss"][-1] < history["train_loss"][best] and ratio[-1] > ratio[best]
 
 # %%
 # Exercises
