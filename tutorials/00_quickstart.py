@@ -316,8 +316,9 @@ assert check_train_step(train_step)
 # Exercise 3: predictions from a model with dropout
 # ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 # Write ``predict_digits(model, images)`` returning the predicted class of every image as an
-# integer tensor of shape ``(N,)``, computed without gradients. The checker's model contains
-# ``Dropout``: think about which mode the model must be in.
+# integer tensor of shape ``(N,)``, computed without tracking gradients (the checker watches
+# the forward pass). The checker's model contains ``Dropout``: think about which mode the
+# model must be in.
 import torch
 from torch import nn
 
@@ -334,17 +335,26 @@ def check_predict_digits(candidate) -> bool:
         with torch.no_grad():
             expected = model(images).argmax(dim=1)
         model.train()  # as it would be right after training
+        grad_enabled = []  # recorded by the model on every forward pass
+        hook = model.register_forward_hook(
+            lambda module, inputs, output: grad_enabled.append(torch.is_grad_enabled())
+        )
         try:
             got = candidate(model, images)
         except Exception as exc:
             print(f"not correct: raised {type(exc).__name__}: {exc}")
             return False
+        finally:
+            hook.remove()
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
         shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
         print(f"not correct: expected a tensor of shape {tuple(expected.shape)}, got {shape}")
         return False
-    if got.requires_grad:
-        print("not correct: the result requires grad; predict inside torch.no_grad()")
+    if any(grad_enabled):
+        print(
+            "not correct: the forward pass recorded the graph for gradients; "
+            "call the model inside torch.no_grad()"
+        )
         return False
     if not torch.equal(got.long(), expected):
         n_diff = (got.long() != expected).sum().item()

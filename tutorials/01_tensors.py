@@ -13,7 +13,7 @@ moves them to an accelerator. Every later tutorial relies on these operations.
 * what ``shape``, ``dtype``, ``device`` and ``requires_grad`` tell you
 * element-wise arithmetic, matrix products (``mm``, ``@``, ``bmm``) and ``dot``
 * the broadcasting rule, stated precisely and checked on examples
-* ``reshape`` versus ``view``, and why ``view`` fails on a transposed tensor
+* ``reshape`` versus ``view``, and which new shapes a ``view`` cannot give (strides decide)
 * ``transpose``, ``permute``, ``flatten``, ``squeeze`` and ``unsqueeze``
 * indexing with slices, boolean masks and integer ("fancy") indices
 * when a tensor and a NumPy array share memory
@@ -202,8 +202,9 @@ plt.show()
 # reshape versus view
 # -------------------
 # Both return a tensor with a new shape and the same elements. ``view`` never copies: it only
-# reinterprets the existing memory, so it needs the memory to be laid out compatibly
-# (*contiguous*). ``reshape`` returns a view when it can and a copy when it must.
+# reinterprets the existing memory, so it works only when the new shape can be read from that
+# memory as it is laid out (the next section says when). ``reshape`` returns a view when it can
+# and a copy when it must.
 t = torch.arange(12)
 v = t.view(3, 4)
 v[0, 0] = 100  # a view shares memory with t
@@ -214,18 +215,40 @@ print("reshape(-1, 3) infers the first size:", tuple(t.reshape(-1, 3).shape))
 # %%
 # Where view fails
 # ----------------
-# ``transpose`` swaps two dimensions by changing the *strides* (how far to step in memory for
-# each dimension) without moving any data. The result is no longer contiguous, so flattening it
-# with ``view`` is impossible and PyTorch raises an error. ``.contiguous()`` copies the data into
-# the new order, after which ``view`` works; ``reshape`` does that copy for you.
-grid = torch.arange(6).reshape(2, 3)
-gt = grid.t()
-print("grid strides:", grid.stride(), "| transposed strides:", gt.stride())
-print("is_contiguous:", grid.is_contiguous(), "->", gt.is_contiguous())
+# A tensor's *strides* say how far to step in memory to move one along each dimension. A view
+# can split a dimension into several, but it can merge two neighbouring dimensions only when
+# the outer one's stride is the inner one's size times its stride, so that one stride walks
+# through both. A *contiguous* tensor (its elements in memory in order, without gaps) can be
+# viewed in any shape of the same size, and a non-contiguous one sometimes can. The first three
+# columns of a ``(4, 6)`` grid are not contiguous (each row skips the 3 columns left out), yet
+# splitting their 4 rows into 2 x 2 is a view. Flattening them is not: the values, here equal
+# to their positions in memory, would run 0, 1, 2, 6, 7, ..., steps of 1 and of 4 that no
+# single stride describes. ``view`` then raises an error, and ``reshape`` copies.
+grid = torch.arange(24).reshape(4, 6)
+cols = grid[:, :3]  # a view of the grid, with the grid's strides
+print("cols:", tuple(cols.shape), "strides", cols.stride(), "contiguous:", cols.is_contiguous())
+split = cols.view(2, 2, 3)
+shared = split.data_ptr() == grid.data_ptr()
+print("cols.view(2, 2, 3): strides", split.stride(), "| shares memory with grid:", shared)
+try:
+    cols.view(12)
+except RuntimeError as err:
+    print("cols.view(12) RuntimeError:", err)
+flat = cols.reshape(12)
+copied = flat.data_ptr() != grid.data_ptr()
+print("cols.reshape(12) copies:", copied, flat.tolist())
+assert not cols.is_contiguous() and shared and copied
+
+# %%
+# ``transpose`` swaps two dimensions by swapping their strides, without moving any data, so a
+# transposed matrix cannot be flattened by a view either. ``.contiguous()`` copies the data
+# into the new order, after which ``view`` works; ``reshape`` does that copy for you.
+gt = torch.arange(6).reshape(2, 3).t()
+print("transposed strides:", gt.stride(), "| is_contiguous:", gt.is_contiguous())
 try:
     gt.view(6)
 except RuntimeError as err:
-    print("RuntimeError:", err)
+    print("gt.view(6) RuntimeError:", err)
 print("gt.contiguous().view(6):", gt.contiguous().view(6).tolist())
 print("gt.reshape(6):          ", gt.reshape(6).tolist())
 
@@ -343,7 +366,9 @@ print("x @ y computed on the chosen device, back on the CPU:", result.cpu().toli
 # Write ``my_matmul(a, b)`` for ``a`` of shape ``(n, k)`` and ``b`` of shape ``(k, m)`` without
 # ``@``, ``mm`` or ``matmul``: entry ``(i, j)`` of the result is the sum over ``k`` of
 # ``a[i, k] * b[k, j]``. Loops are fine; broadcasting and ``sum`` make it a one-liner.
-# ``check_matmul`` compares your result with ``a @ b`` on three pairs of matrices.
+# ``check_matmul`` compares your result with ``a @ b`` on three pairs of matrices. It sees
+# only the numbers you return, not how you computed them, so "without ``@``" is a rule for
+# you to keep: ``a @ b`` itself would pass.
 import torch
 
 
@@ -512,7 +537,8 @@ assert check_channels_first(to_channels_first)
 # * Arithmetic is element-wise; ``@``/``mm``/``bmm``/``dot`` are the matrix products.
 # * Broadcasting compares shapes from the trailing dimension: sizes must be equal, 1, or
 #   missing.
-# * ``view`` needs contiguous memory; ``reshape`` copies when it has to.
+# * ``view`` needs a shape that the memory's strides can express (always true of a
+#   contiguous tensor); ``reshape`` copies when they cannot.
 # * ``from_numpy`` and ``.numpy()`` share memory with NumPy.
 # * Pick the device once with ``torch.accelerator`` and move tensors with ``.to(device)``.
 #

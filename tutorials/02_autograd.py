@@ -235,7 +235,8 @@ plt.show()
 # Work out the derivative of :math:`f(x) = x^2 \tanh(x)` with the product rule (the derivative
 # of :math:`\tanh(x)` is :math:`1 - \tanh^2(x)`) and write it as ``df(x)``, acting element by
 # element on a tensor. ``check_derivative`` compares it with the gradient autograd computes
-# for ``f`` at eleven points.
+# for ``f`` at eleven points. It compares values only, so calling autograd inside ``df`` would
+# pass as well: working the derivative out by hand is up to you.
 import torch
 
 
@@ -368,6 +369,8 @@ assert check_backward(MySoftplus)
 # squared error of :math:`\hat y = w x + b` (no ``torch.optim``) and return ``w`` and ``b`` as
 # two Python floats. Pick the step size and the number of steps yourself. ``check_fit``
 # compares your answer with the least-squares solution and accepts a difference up to 1e-3.
+# It sees only the two numbers, not how you got them: ``torch.optim`` or a closed-form
+# least-squares solve would pass too, so keeping to plain gradient descent is up to you.
 import torch
 
 

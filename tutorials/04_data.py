@@ -12,6 +12,7 @@ data and walks through the options you will set in every project.
 * what ``Dataset`` and ``TensorDataset`` are, and how to write a custom ``Dataset`` over a CSV file
 * how ``random_split`` makes a reproducible train/validation split
 * what ``batch_size``, ``shuffle``, ``drop_last``, ``num_workers`` and ``pin_memory`` do
+* how random numbers behave in worker processes, and when a dataset needs ``worker_init_fn``
 * how a ``collate_fn`` pads variable-length items into one batch
 * how ``torchvision.transforms.v2`` augments images, and how ``ImageFolder`` reads a folder of
   images
@@ -176,8 +177,10 @@ print("items skipped per epoch:", len(train_ds) - sum(drop_sizes))
 # batches in the background, so loading overlaps with training. That pays off when
 # ``__getitem__`` is slow (decoding files, augmenting); for in-memory tensors like these it is
 # pure overhead. ``pin_memory=True`` puts batches in page-locked host memory, which makes
-# ``.to(device, non_blocking=True)`` copies to an accelerator faster and asynchronous; without an
-# accelerator it does nothing useful (and PyTorch warns), so we only turn it on when one exists.
+# ``.to(device, non_blocking=True)`` copies to an accelerator faster and asynchronous. Without an
+# accelerator it does nothing useful, and on Apple's MPS it is not supported yet: in both cases
+# the loader leaves the batches unpinned and warns. So we turn it on for the other accelerators
+# only (CUDA, ROCm, XPU...).
 #
 # .. note::
 #    On Linux (up to Python 3.13) workers are *forked*, copies of the running program. On macOS
@@ -191,7 +194,7 @@ print("items skipped per epoch:", len(train_ds) - sum(drop_sizes))
 #    a ``main()`` called under the guard; this page is one long script, so where workers are
 #    not forked each of them first re-runs its top-level code (its printouts appear again).
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
-pin_memory = torch.accelerator.is_available()
+pin_memory = device.type not in ("cpu", "mps")
 
 tensor_train = TensorDataset(images[train_ds.indices], labels[train_ds.indices])
 loader_kwargs = {"batch_size": 64, "shuffle": True, "pin_memory": pin_memory}
@@ -204,17 +207,114 @@ if __name__ == "__main__":  # only the main program starts workers
     n_batches = 0
     for (xs, ys), (xp, yp) in zip(serial, parallel, strict=True):
         assert torch.equal(xs, xp) and torch.equal(ys, yp)
-        assert xp.is_pinned() == pin_memory
+        pinned = xp.is_pinned()
+        assert pinned == pin_memory
         xp = xp.to(device, non_blocking=pin_memory)  # asynchronous copy when memory is pinned
         n_batches += 1
     print(f"num_workers=2: {n_batches} batches, identical to num_workers=0: True")
-    print("batches are pinned exactly when an accelerator is present: True")
+    print(f"device {device.type}, pin_memory={pin_memory}: batches pinned: {pinned}")
 
 # %%
 # The order stays identical because the *sampler* runs in the main process; workers only fetch
-# and collate. Each worker also gets its own torch seed (derived from the loader's generator), so
-# random augmentation inside workers is reproducible. If a ``Dataset`` uses NumPy or ``random``,
-# seed them per worker with ``worker_init_fn``.
+# and collate.
+
+# %%
+# Random numbers in workers
+# -------------------------
+# Random draws inside ``__getitem__``, on the other hand, happen in the workers. Each worker
+# seeds the global generators itself: ``torch`` and Python's ``random`` with
+# ``base_seed + worker_id`` (the loader draws ``base_seed`` from its ``generator``), and
+# NumPy's global generator (``np.random.random()`` and friends) from the same two numbers. A
+# generator *object* that the dataset creates in ``__init__``, such as a NumPy ``Generator``,
+# is another story: every worker receives a copy of the dataset, generator included, in the
+# same state, and draws the same numbers.
+#
+# The dataset below makes each item one draw from each of these generators, and records which
+# worker fetched it. Its class and the function after it are defined at the top level of the
+# script, so that a worker which imports the script finds them; in a notebook they reach the
+# workers only where these are forked, hence the check.
+import random
+
+import numpy as np
+from torch.multiprocessing import get_start_method
+from torch.utils.data import get_worker_info
+
+
+class Draws(Dataset):
+    """Item ``i``: the worker that fetched it, and one draw from each random generator."""
+
+    def __init__(self, n):
+        self.n = n
+        self.rng = np.random.default_rng(0)  # created once, in the main process
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return {
+            "worker": get_worker_info().id,
+            "random": random.random(),
+            "np.random": np.random.random(),
+            "torch": torch.rand(()).item(),
+            "own Generator": self.rng.random(),
+        }
+
+
+def draw_table(batches):
+    """One row per generator: the draws of each worker, and whether the workers agree."""
+    # Workers take turns: with two of them, batch 0 comes from worker 0 and batch 1 from worker 1.
+    assert [b["worker"].unique().tolist() for b in batches] == [[0], [1]]
+    print(f"{'generator':>13}   {'worker 0':<15} {'worker 1':<15} same in both workers")
+    same = {}
+    for name in ("random", "np.random", "torch", "own Generator"):
+        w0, w1 = (b[name].tolist() for b in batches)
+        same[name] = w0 == w1
+        print(f"{name:>13}   {w0[0]:.4f} {w0[1]:.4f}   {w1[0]:.4f} {w1[1]:.4f}   {same[name]}")
+    return same
+
+
+workers_find_draws = get_start_method() == "fork" or "__file__" in globals()
+if __name__ == "__main__" and workers_find_draws:
+    loader = DataLoader(
+        Draws(4), batch_size=2, num_workers=2, generator=torch.Generator().manual_seed(0)
+    )
+    same = draw_table(list(loader))
+    assert not same["random"] and not same["np.random"] and not same["torch"]
+    assert same["own Generator"]  # every worker started from the same copy
+elif __name__ == "__main__":
+    print("skipped: spawned workers cannot import a notebook's Draws; run the script instead")
+
+# %%
+# Random augmentation with such a generator gives every worker the same "random" crops and
+# noise, so with ``k`` workers the model sees each draw ``k`` times. The fix is to reseed the
+# dataset's generator in each worker, from the seed the loader gave that worker:
+# ``worker_init_fn`` runs in every worker before it loads anything, and ``get_worker_info()``
+# returns the worker's ``seed`` and its copy of the dataset. (Or create the generator lazily,
+# on the first ``__getitem__`` call, from ``get_worker_info().seed``.) The seeds come from the
+# loader's ``generator``, so a seeded loader repeats the same draws.
+
+
+def reseed_worker(worker_id):
+    info = get_worker_info()  # this worker's id, seed and copy of the dataset
+    info.dataset.rng = np.random.default_rng(info.seed)
+
+
+if __name__ == "__main__" and workers_find_draws:
+    runs = []
+    for _ in range(2):  # two loaders seeded alike
+        loader = DataLoader(
+            Draws(4),
+            batch_size=2,
+            num_workers=2,
+            worker_init_fn=reseed_worker,
+            generator=torch.Generator().manual_seed(0),
+        )
+        runs.append(list(loader))
+    same = draw_table(runs[0])
+    assert not same["own Generator"]
+    repeated = all(torch.equal(a[key], b[key]) for a, b in zip(*runs) for key in a)
+    assert repeated
+    print("a second loader seeded alike draws the same numbers:", repeated)
 
 # %%
 # ``collate_fn``: batching variable-length items
@@ -402,9 +502,10 @@ print("temporary directory removed:", not root.exists())
 # A CSV file starts with the header ``label,f0,f1,f2`` and then holds one example per row: an
 # integer label and three decimal features. Write ``CSVDataset(path, transform=None)`` whose
 # item ``i`` is ``(features, label)``: the row's features as a ``float32`` tensor of shape
-# ``(3,)``, passed through ``transform`` when one is given, and the label as an ``int``.
-# ``check_csv_dataset`` writes a five-row file into a temporary folder and reads it with your
-# class, with and without a transform, directly and through a ``DataLoader``.
+# ``(3,)``, passed through ``transform`` when one is given, and the label as an ``int``. The
+# transform runs on every read of an item, as a random augmentation must to give a new version
+# each time. ``check_csv_dataset`` writes a five-row file into a temporary folder and reads it
+# with your class, with and without a transform, directly and through a ``DataLoader``.
 import csv
 import tempfile
 from pathlib import Path
@@ -443,6 +544,22 @@ def check_csv_dataset(candidate) -> bool:
                 print(
                     "not correct: with transform=lambda x: 2 * x expected item 4 = "
                     f"({(2 * features[4]).tolist()}, {rows[4][0]}), got ({x2.tolist()}, {y2!r})"
+                )
+                return False
+            calls = []
+
+            def counting(x):  # a different result on every call, like a random augmentation
+                calls.append(x)
+                return x + len(calls)
+
+            counted = candidate(path, transform=counting)
+            calls.clear()
+            reads = [counted[1][0].tolist() for _ in range(2)]  # item 1, read twice
+            if len(calls) != 2:
+                print(
+                    f"not correct: reading item 1 twice ran the transform {len(calls)} times "
+                    f"(features {reads[0]}, then {reads[1]}), expected 2 runs: apply it in "
+                    "__getitem__, on every read"
                 )
                 return False
             xb, yb = next(iter(DataLoader(plain, batch_size=5)))
@@ -570,6 +687,9 @@ assert check_collate(collate_fixed)
 # * The ``DataLoader`` batches, shuffles (from its ``generator``), can drop the incomplete last
 #   batch, loads in worker processes with ``num_workers`` (start them under
 #   ``if __name__ == "__main__":``) and pins memory for fast copies.
+# * Workers seed ``torch``, ``random`` and NumPy's global generator themselves; a generator
+#   that the dataset owns is copied into every worker, so reseed it in ``worker_init_fn`` from
+#   ``get_worker_info().seed``.
 # * A ``collate_fn`` builds batches from items of different lengths, here with ``pad_sequence``.
 # * ``transforms.v2`` augments images per item; ``ImageFolder`` reads a class-per-folder tree.
 #

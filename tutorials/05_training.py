@@ -394,6 +394,8 @@ print(f"clip_grad_norm_ returned {clipped_norm:.1f}; every gradient was scaled b
 # reach its minimum only if every epoch ran; early stopping usually ends the run before that, so
 # the history records the rate each epoch used. ``tqdm`` draws a progress bar that advances
 # once per epoch (``update()``) and shows the latest validation numbers (``set_postfix``).
+# Its total is ``max_epochs``; when early stopping ends the run sooner, we set the total to the
+# epochs run, so that the bar ends full rather than stuck part-way.
 from tqdm import tqdm
 
 max_epochs, patience = 30, 5
@@ -424,8 +426,10 @@ for epoch in range(1, max_epochs + 1):
     else:
         bad_epochs += 1
         if bad_epochs >= patience:
+            progress.total = epoch  # stopping early: the bar ends full here
             break
 progress.close()
+assert progress.n == progress.total == len(history["val_loss"])  # the bar ended full
 
 epochs_run = len(history["val_loss"])
 print(f"ran {epochs_run} of {max_epochs} epochs, stopped early: {epochs_run < max_epochs}")
@@ -449,10 +453,8 @@ print(f"test set, evaluated once at the end: loss {test_loss:.4f}, accuracy {tes
 # %%
 # The history plot
 # ----------------
-# Plotting both splits is the quickest diagnosis of a run. The training loss keeps falling,
-# while the validation loss levels off and wobbles: from then on the model mostly memorises the
-# training set (the growing gap between the curves is overfitting), so more epochs do not help.
-# The dashed line marks the epoch whose weights early stopping kept.
+# Plotting both splits is the quickest diagnosis of a run. The dashed line marks the epoch
+# whose weights early stopping kept.
 epochs = range(1, len(history["val_loss"]) + 1)
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3.2))
 ax_loss.plot(epochs, history["train_loss"], label="train")
@@ -470,6 +472,21 @@ fig.tight_layout()
 plt.show()
 
 # %%
+# The training loss keeps falling, while the validation loss levels off and wobbles: after the
+# best epoch, what the model still learns fits the training set only (the widening gap between
+# the loss curves, on their log scale, is overfitting), so more epochs do not help. In numbers:
+best = best_epoch - 1  # list index of the best epoch
+ratio = [v / t for t, v in zip(history["train_loss"], history["val_loss"])]
+print(
+    f"after epoch {best_epoch}: training loss {history['train_loss'][best]:.4f} -> "
+    f"{history['train_loss'][-1]:.4f}, validation loss {best_loss:.4f} -> "
+    f"{history['val_loss'][-1]:.4f}"
+)
+print(f"validation loss / training loss: x{ratio[best]:.1f} at epoch {best_epoch}, ", end="")
+print(f"x{ratio[-1]:.1f} at epoch {epochs_run}")
+assert history["train_loss"][-1] < history["train_loss"][best] and ratio[-1] > ratio[best]
+
+# %%
 # Exercises
 # ---------
 # Each exercise gives you a starter to edit and a checker to call: the checker runs your code on
@@ -478,58 +495,102 @@ plt.show()
 # it also runs on its own in a fresh notebook.
 
 # %%
-# Exercise 1: accuracy from logits
-# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-# Write ``my_accuracy(logits, targets)``: the fraction of rows of ``logits`` (shape
-# ``(batch, classes)``) whose highest score sits at the index of the true class, as a number
-# between 0 and 1. Edit it and run the cell again: ``check_accuracy`` prints ``correct`` or
-# what is wrong.
+# Exercise 1: early stopping that keeps the best weights
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``fit_with_early_stopping(model, run_epoch, patience, max_epochs)``, the page's early
+# stopping without the training details: ``run_epoch(model)`` trains ``model`` for one epoch
+# and returns the validation loss. An epoch *improves* when its loss is strictly lower than
+# every earlier one. Stop after ``patience`` epochs in a row without improvement, or after
+# ``max_epochs``; then load the best epoch's weights back into ``model`` and return
+# ``(best_epoch, epochs_run)``, counting epochs from 1. ``check_early_stopping`` feeds it
+# scripted validation losses, from a "training" that changes the weights in place, and
+# prints ``correct`` or what is wrong.
+import copy
+
 import torch
+from torch import nn
 
 
-def check_accuracy(candidate) -> bool:
-    """Run ``candidate`` on fixed logits; print 'correct' or what is wrong; return bool."""
-    gen = torch.Generator().manual_seed(0)
-    for batch, classes in ((12, 10), (10, 10), (7, 3)):
-        logits = torch.randn(batch, classes, generator=gen)
-        targets = torch.randint(0, classes, (batch,), generator=gen)
-        targets[:2] = logits[:2].argmax(dim=1)  # at least two right, so 0 is never the answer
-        expected = (logits.argmax(dim=1) == targets).float().mean().item()
+def check_early_stopping(candidate) -> bool:
+    """Run ``candidate`` on scripted validation losses; print 'correct' or what is wrong."""
+
+    def scripted(losses, weights):
+        """A run_epoch that changes the weights in place, keeps a copy, returns the next loss."""
+
+        def run_epoch(model):
+            if len(weights) == len(losses):
+                raise RuntimeError(f"run_epoch called more than max_epochs={len(losses)} times")
+            with torch.no_grad():
+                model.weight.add_(1.0)  # training updates the parameters in place
+            weights.append(model.weight.detach().clone())
+            return losses[len(weights) - 1]
+
+        return run_epoch
+
+    cases = [  # (validation loss of each epoch, patience, (best_epoch, epochs_run))
+        ([0.9, 0.7, 0.72, 0.6, 0.6, 0.65, 0.61, 0.5, 0.4], 3, (4, 7)),
+        ([0.9, 0.8, 0.7, 0.6], 2, (4, 4)),
+    ]
+    for losses, patience, expected in cases:
+        model = nn.Linear(2, 1)
+        weights = []  # the weights after each epoch
+        run_epoch, max_epochs = scripted(losses, weights), len(losses)
+        case = f"losses {losses} with patience {patience}"
         try:
-            got = candidate(logits.clone(), targets.clone())
-        except Exception as exc:  # report the reader's error instead of raising it
-            print(f"not correct: raised {type(exc).__name__}: {exc}")
+            got = candidate(model, run_epoch, patience, max_epochs)
+        except Exception as exc:
+            print(f"not correct: for {case} it raised {type(exc).__name__}: {exc}")
             return False
         try:
-            value = float(got)
+            pair = tuple(int(value) for value in got)
         except (TypeError, ValueError, RuntimeError):
-            value = None  # not a number: reported below
-        if value is None or abs(value - expected) > 1e-6:
+            pair = got  # not a pair of numbers: reported below
+        if pair != expected or len(weights) != expected[1]:
             print(
-                f"not correct: for {batch} rows of {classes} logits expected {expected:.4f}, "
-                f"got {got!r}"
+                f"not correct: for {case} expected (best_epoch, epochs_run) = {expected}, got "
+                f"{got!r} after {len(weights)} calls of run_epoch"
+            )
+            return False
+        best = weights[expected[0] - 1]
+        if not torch.equal(model.weight, best):
+            print(
+                f"not correct: for {case} expected the weights of epoch {expected[0]}, "
+                f"{best.tolist()}, got {model.weight.tolist()} (a copy of the best state?)"
             )
             return False
     print("correct")
     return True
 
 
-def my_accuracy(logits, targets):
-    # Your code here: compare the index of each row's largest logit with ``targets``.
+def fit_with_early_stopping(model, run_epoch, patience, max_epochs):
+    # Your code here: call run_epoch(model) once per epoch, keep a copy of the best weights,
+    # stop early, restore the best weights, return (best_epoch, epochs_run).
     return None
 
 
-check_accuracy(my_accuracy)
+check_early_stopping(fit_with_early_stopping)
 
 
 # %% tags=["solution"]
 # Reference solution.
-def my_accuracy(logits, targets):
-    # argmax over the class dimension (1, not 0); .float() because booleans have no mean.
-    return (logits.argmax(dim=1) == targets).float().mean().item()
+def fit_with_early_stopping(model, run_epoch, patience, max_epochs):
+    # The page's loop. deepcopy, because state_dict() returns the live parameters, which the
+    # next epochs keep changing; a tie is not an improvement.
+    best_loss, best_epoch, best_state, bad_epochs = float("inf"), 0, None, 0
+    for epoch in range(1, max_epochs + 1):
+        val_loss = run_epoch(model)
+        if val_loss < best_loss:
+            best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+            if bad_epochs >= patience:
+                break
+    model.load_state_dict(best_state)
+    return best_epoch, epoch
 
 
-assert check_accuracy(my_accuracy)
+assert check_early_stopping(fit_with_early_stopping)
 
 # %%
 # Exercise 2: ``train_one_epoch`` from memory

@@ -404,6 +404,8 @@ print("temporary directory removed:", not workdir.exists())
 # given (freshly built) objects and returns the epoch to continue from. The checker trains a
 # small model with dropout for 4 epochs, and again for 2 epochs, saves, scrambles the random
 # state, loads into new objects and trains the last 2 epochs: the weights must match exactly.
+# Its scheduler cuts the learning rate tenfold after the third epoch, by counting the epochs
+# it has seen: one resumed without its state counts from zero again and misses the cut.
 # The file must load with ``weights_only=True``. Edit both functions and run the cell again:
 # ``check_resume`` prints ``correct`` or what is wrong.
 import tempfile
@@ -420,7 +422,7 @@ def check_resume(save_fn, load_fn) -> bool:
         torch.manual_seed(seed)
         model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
         return model, optimizer, scheduler
 
     def train(model, optimizer, scheduler, start, end):

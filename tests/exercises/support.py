@@ -4,7 +4,8 @@ An exercise cell is self-contained (see README, "Exercises"): it imports what it
 a ``check_*`` function and the reader's starter, and calls the checker on the starter. Here
 every cell of ``tutorials/<stem>.py`` that defines a ``check_*`` function is executed alone, in
 a fresh namespace, with its output swallowed, and the checkers are returned by name, so a test
-can call each one with a wrong answer and see it rejected.
+can call each one with a wrong answer and see it rejected. ``load_solution`` runs one exercise
+cell with the reference solution after it, so a test can show the checker accepts that.
 
 Only the standard library is used, so these tests also run in the `gpu` session.
 """
@@ -85,6 +86,32 @@ def _load_checkers(stem: str) -> dict[str, Callable[..., bool]]:
     if not checkers:
         raise LookupError(f"{script.name} defines no check_* function in an exercise cell")
     return checkers
+
+
+_SOLUTION = re.compile(r'^# ?%%.*tags=\["solution"\]')
+
+
+def load_solution(stem: str, checker: str) -> dict:
+    """The namespace of the exercise whose cell defines ``checker``, after that cell and the
+    reference solution after it (``# %% tags=["solution"]``) ran, with their output
+    swallowed: the test then calls the checker on the reference answer. The solution cell's own
+    ``assert check_...(...)`` runs too, so a checker that rejects it fails here already."""
+    script = ROOT / "tutorials" / f"{stem}.py"
+    chunks = cells(script)
+    for index, (_, source) in enumerate(chunks):
+        tree = ast.parse(source)
+        names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        if checker not in names:
+            continue
+        if index + 1 == len(chunks) or not _SOLUTION.match(chunks[index + 1][1]):
+            raise LookupError(f"{script.name}: no solution cell after the one defining {checker}")
+        namespace: dict = {"__name__": f"exercise_{stem}", "__file__": str(script)}
+        with contextlib.redirect_stdout(io.StringIO()):
+            for cell_start, cell_source in chunks[index : index + 2]:
+                padded = "\n" * (cell_start - 1) + cell_source
+                exec(compile(padded, str(script), "exec", dont_inherit=True), namespace)
+        return namespace
+    raise LookupError(f"{script.name} defines no {checker} in an exercise cell")
 
 
 def run_quietly(checker: Callable[..., bool], *args) -> tuple[bool, str]:

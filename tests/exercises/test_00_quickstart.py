@@ -1,7 +1,7 @@
 """The quickstart's exercise checkers reject plausible wrong answers."""
 
 import torch
-from support import load_checkers, run_quietly
+from support import load_checkers, load_solution, run_quietly
 
 CHECKS = load_checkers("00_quickstart")
 
@@ -32,3 +32,29 @@ def test_predict_checker_rejects_predictions_in_training_mode():
 
     verdict, printed = run_quietly(CHECKS["check_predict_digits"], wrong)
     assert verdict is False and printed.startswith("not correct:")
+
+
+def test_predict_checker_rejects_predictions_with_gradient_tracking():
+    def wrong(model, images):
+        model.eval()
+        return model(images).argmax(dim=1)  # right classes, but the forward pass built a graph
+
+    verdict, printed = run_quietly(CHECKS["check_predict_digits"], wrong)
+    assert verdict is False
+    assert printed.startswith("not correct: the forward pass recorded the graph")
+
+
+def test_predict_checker_accepts_inference_mode():
+    def right(model, images):
+        model.eval()
+        with torch.inference_mode():
+            return model(images).argmax(dim=1)
+
+    verdict, printed = run_quietly(CHECKS["check_predict_digits"], right)
+    assert verdict is True and printed == "correct\n"
+
+
+def test_predict_checker_accepts_the_reference_solution():
+    namespace = load_solution("00_quickstart", "check_predict_digits")
+    verdict, printed = run_quietly(namespace["check_predict_digits"], namespace["predict_digits"])
+    assert verdict is True and printed == "correct\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from support import load_checkers, run_quietly
+from support import load_checkers, load_solution, run_quietly
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
@@ -51,6 +51,28 @@ def test_csv_checker_rejects_float64_features():
 
 def test_csv_checker_accepts_a_numpy_reader():
     verdict, printed = run_quietly(CHECKS["check_csv_dataset"], _CSVDataset)
+    assert verdict is True and printed == "correct\n"
+
+
+class _TransformInInit(_IgnoresTransform):
+    """Applies the transform once, to every row, when the file is read: a random augmentation
+    would then give the same version of an item on every read."""
+
+    def __init__(self, path, transform=None):
+        super().__init__(path, transform)
+        if transform is not None:
+            self.features = torch.stack([transform(x) for x in self.features])
+
+
+def test_csv_checker_rejects_a_transform_applied_once_in_init():
+    verdict, printed = run_quietly(CHECKS["check_csv_dataset"], _TransformInInit)
+    assert verdict is False
+    assert printed.startswith("not correct: reading item 1 twice ran the transform 0 times")
+
+
+def test_csv_checker_accepts_the_reference_solution():
+    namespace = load_solution("04_data", "check_csv_dataset")
+    verdict, printed = run_quietly(namespace["check_csv_dataset"], namespace["CSVDataset"])
     assert verdict is True and printed == "correct\n"
 
 

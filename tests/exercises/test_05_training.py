@@ -1,25 +1,76 @@
 """The exercise checkers of tutorials/05_training.py reject plausible wrong answers."""
 
-from support import load_checkers, run_quietly
+import copy
+
+from support import load_checkers, load_solution, run_quietly
 
 CHECKS = load_checkers("05_training")
 
 
-def test_accuracy_checker_rejects_argmax_over_the_batch_dimension():
-    def wrong(logits, targets):
-        return (logits.argmax(dim=0) == targets).float().mean().item()  # dim 0: the batch
+def _early_stopping(copy_state=True, ties_improve=False, stop_after=None):
+    """The reference loop, with one of three plausible mistakes switched on."""
 
-    verdict, printed = run_quietly(CHECKS["check_accuracy"], wrong)
-    assert verdict is False and printed.startswith("not correct:")
+    def fit(model, run_epoch, patience, max_epochs):
+        stop_after_bad = patience if stop_after is None else stop_after
+        best_loss, best_epoch, best_state, bad_epochs = float("inf"), 0, None, 0
+        for epoch in range(1, max_epochs + 1):
+            val_loss = run_epoch(model)
+            improved = val_loss <= best_loss if ties_improve else val_loss < best_loss
+            if improved:
+                best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
+                state = model.state_dict()  # the live tensors: training keeps changing them
+                best_state = copy.deepcopy(state) if copy_state else state
+            else:
+                bad_epochs += 1
+                if bad_epochs >= stop_after_bad:
+                    break
+        model.load_state_dict(best_state)
+        return best_epoch, epoch
+
+    return fit
 
 
-def test_accuracy_checker_rejects_a_count_instead_of_a_fraction():
-    def wrong(logits, targets):
-        return (logits.argmax(dim=1) == targets).sum().item()
+def test_early_stopping_checker_rejects_a_state_dict_kept_without_a_copy():
+    verdict, printed = run_quietly(
+        CHECKS["check_early_stopping"], _early_stopping(copy_state=False)
+    )
+    assert verdict is False
+    assert "expected the weights of epoch 4" in printed
 
-    verdict, printed = run_quietly(CHECKS["check_accuracy"], wrong)
-    assert verdict is False and printed.startswith("not correct:")
-    assert "expected 0.1667" in printed
+
+def test_early_stopping_checker_rejects_a_tie_counted_as_an_improvement():
+    verdict, printed = run_quietly(
+        CHECKS["check_early_stopping"], _early_stopping(ties_improve=True)
+    )
+    assert verdict is False
+    assert "expected (best_epoch, epochs_run) = (4, 7), got (9, 9)" in printed
+
+
+def test_early_stopping_checker_rejects_one_epoch_of_patience_too_many():
+    def fit(model, run_epoch, patience, max_epochs):
+        return _early_stopping(stop_after=patience + 1)(model, run_epoch, patience, max_epochs)
+
+    verdict, printed = run_quietly(CHECKS["check_early_stopping"], fit)
+    assert verdict is False
+    assert "expected (best_epoch, epochs_run) = (4, 7), got (9, 9)" in printed
+
+
+def test_early_stopping_checker_rejects_epochs_counted_from_zero():
+    def fit(model, run_epoch, patience, max_epochs):
+        best_epoch, epochs_run = _early_stopping()(model, run_epoch, patience, max_epochs)
+        return best_epoch - 1, epochs_run
+
+    verdict, printed = run_quietly(CHECKS["check_early_stopping"], fit)
+    assert verdict is False
+    assert "got (3, 7)" in printed
+
+
+def test_early_stopping_checker_accepts_the_reference_solution():
+    namespace = load_solution("05_training", "check_early_stopping")
+    verdict, printed = run_quietly(
+        namespace["check_early_stopping"], namespace["fit_with_early_stopping"]
+    )
+    assert verdict is True and printed == "correct\n"
 
 
 def test_train_one_epoch_checker_rejects_zero_grad_between_backward_and_step():

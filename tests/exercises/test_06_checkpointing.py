@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from support import load_checkers, run_quietly
+from support import load_checkers, load_solution, run_quietly
 
 CHECKS = load_checkers("06_checkpointing")
 
@@ -84,3 +84,35 @@ def test_atomic_save_checker_rejects_a_temporary_file_left_behind():
     verdict, printed = run_quietly(CHECKS["check_atomic_save"], wrong)
     assert verdict is False and printed.startswith("not correct:")
     assert "expected only ['last.pt']" in printed
+
+
+def test_resume_checker_rejects_a_checkpoint_without_the_scheduler_state():
+    def save(path, model, optimizer, scheduler, epoch):
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),  # holds the current learning rate
+                "epoch": epoch,
+                "rng": torch.get_rng_state(),
+            },
+            path,
+        )
+
+    def load(path, model, optimizer, scheduler):
+        checkpoint = torch.load(path, weights_only=True)
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        torch.set_rng_state(checkpoint["rng"])
+        return checkpoint["epoch"]  # the scheduler counts its epochs from zero again
+
+    verdict, printed = run_quietly(CHECKS["check_resume"], save, load)
+    assert verdict is False and printed.startswith("not correct:")
+    assert "largest difference" in printed
+
+
+def test_resume_checker_accepts_the_reference_solution():
+    namespace = load_solution("06_checkpointing", "check_resume")
+    verdict, printed = run_quietly(
+        namespace["check_resume"], namespace["my_save_checkpoint"], namespace["my_load_checkpoint"]
+    )
+    assert verdict is True and printed == "correct\n"
