@@ -22,8 +22,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from . import apiref, shards
 from . import cache as cache_module
-from . import shards
 from . import target as targets
 from .errors import TutorialError
 from .pipeline import (
@@ -34,6 +34,7 @@ from .pipeline import (
     make_plan,
     threads_per_kernel,
 )
+from .prerender import strictness
 
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 
@@ -92,23 +93,30 @@ def cmd_plan(args) -> int:
     return 0
 
 
-def _prerenderer(root: Path, scripts: list[Path], cache_dir: Path):
+def _site_config(root: Path):
+    """The site's MkDocs config, as the build sees it (the hook puts mkdocs-jupyter's cache in
+    the tutorial cache, as the site build does)."""
+    from mkdocs.config import load_config
+
+    config = load_config(str(root / "mkdocs.yml"))
+    return config.plugins.on_config(config)
+
+
+def _prerenderer(config, root: Path, scripts: list[Path], cache_dir: Path):
     """A renderer of each executed tutorial's page into mkdocs-jupyter's cache (in the
     build's cache folder, ``html/``), as the site build does, so that the render job that
     merges the shards finds every page rendered; None where the site would not use it."""
-    from mkdocs.config import load_config
     from mkdocs.structure.files import get_files
 
     from .prerender import Prerender
 
-    config = load_config(str(root / "mkdocs.yml"))
-    config = config.plugins.on_config(config)  # the hook puts mkdocs-jupyter's cache there
     return Prerender.for_config(
         config,
         scripts=scripts,
         tutorials_dir=root / "tutorials",
         files=get_files(config),
         pages=cache_dir / "pages",
+        cache_root=cache_dir,
     )
 
 
@@ -134,19 +142,26 @@ def cmd_execute(args) -> int:
     jobs = int(os.environ.get("TUTORIAL_JOBS") or 0) or None
     pages = cache_dir / cache_module.PAGES
     rendered_before = {p.name for p in pages.glob("*.json")} if pages.is_dir() else set()
-    ahead = None if args.no_render else _prerenderer(root, discover(root / "tutorials"), cache_dir)
+    config = _site_config(root)
+    every = discover(root / "tutorials")
+    ahead = None if args.no_render else _prerenderer(config, root, every, cache_dir)
+    environment = cache_module.environment_fingerprint()
+    apiref.use_memo(cache_dir / f"apiref-{environment[:16]}-{apiref.version()}.json")
     try:
         results = build_tutorials(
             scripts,
             cache_dir=cache_dir,
             timeout=timeout,
             jobs=jobs,
+            environment=environment,
             target=target,
             on_executed=ahead.submit if ahead else None,
+            strict=strictness(config, root / "tutorials"),
         )
     finally:
         if ahead is not None:
             ahead.close(cancel=sys.exc_info()[0] is not None, lone=True)
+        apiref.save_memo()
     executed = [r for r in results if r.executed]
     log.info("executed %d tutorial(s), %d up to date", len(executed), len(results) - len(executed))
     if args.out:

@@ -25,10 +25,13 @@ import functools
 import html
 import importlib
 import inspect
+import json
+import os
 import re
 import sys
 import threading
 import types
+from pathlib import Path
 
 TORCH_DOCS = "https://docs.pytorch.org/docs/stable/"
 VISION_DOCS = "https://docs.pytorch.org/vision/stable/"
@@ -207,15 +210,78 @@ def _torch_url(name: str, obj: object, module: str, path: str) -> str | None:
     return f"{TORCH_DOCS}generated/{name}.html"
 
 
+# -- A memo of lookups, kept between builds -------------------------------------------------
+#
+# Resolving a name imports its module, and the first torch name imports torch: seconds, in
+# a build that only has to convert one edited script's prose. The answers depend only on the
+# installed packages and this module, so the build keeps them in a file named by both
+# (`use_memo`), and a conversion imports nothing for a name it has seen.
+
+_MEMO: dict[str, list | None] = {}
+_MEMO_FILE: list[Path | None] = [None]
+_MEMO_LOCK = threading.Lock()
+
+
+def version() -> str:
+    """A hash of this module's code: a memo made by other code is not read."""
+    import hashlib
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def use_memo(path: Path) -> None:
+    """Read the memo at ``path`` (if any) and write to it in `save_memo`."""
+    path = Path(path)
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        loaded = {}
+    with _MEMO_LOCK:
+        _MEMO.clear()
+        _MEMO.update(loaded)
+        _MEMO_FILE[0] = path
+
+
+def save_memo() -> None:
+    """Write the memo back, if `use_memo` named a file and it learnt something."""
+    path = _MEMO_FILE[0]
+    if path is None:
+        return
+    with _MEMO_LOCK:
+        data = json.dumps(_MEMO, sort_keys=True)
+    try:
+        if path.is_file() and path.read_text(encoding="utf-8") == data:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:  # a memo that cannot be written only costs the next build an import
+        return
+
+
+def _known(fullname: str) -> list | None:
+    """[canonical name, URL, is it a module] for ``fullname``, or None: `resolve`, memoised."""
+    if fullname in _MEMO:
+        return _MEMO[fullname]
+    resolved = resolve(fullname)
+    answer = None
+    if resolved is not None:
+        answer = [*resolved, isinstance(_lookup(fullname)[0], types.ModuleType)]
+    with _MEMO_LOCK:
+        _MEMO[fullname] = answer
+    return answer
+
+
 def resolve_role(role: str, target: str, current_module: str = "") -> tuple[str, str] | None:
     """A ``:func:`` / ``:class:`` / ... target, looked up as Sphinx does: in the current module
     first, then as written."""
     candidates = [f"{current_module}.{target}"] if current_module else []
     candidates.append(target)
     for candidate in candidates:
-        resolved = resolve(candidate)
-        if resolved is not None:
-            return resolved
+        known = _known(candidate) if is_linkable_package(candidate) else None
+        if known is not None:
+            return known[0], known[1]
     return None
 
 
@@ -236,10 +302,10 @@ def code_names(code: list[str]) -> dict[str, list[str]]:
     for name, full_name, *_ in finder.get_mapping():
         if name in names or not is_linkable_package(full_name):
             continue
-        resolved = resolve(full_name)
-        if resolved is None or isinstance(_lookup(full_name)[0], types.ModuleType):
+        known = _known(full_name)
+        if known is None or known[2]:  # unresolved, or a module
             continue
-        names[name] = list(resolved)
+        names[name] = known[:2]
     return dict(sorted(names.items()))
 
 

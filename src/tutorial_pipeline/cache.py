@@ -165,11 +165,15 @@ def _imported_names(path: Path) -> set[str]:
 def cache_key(
     script: Path, *, environment: str, timeout: float, target: str = "cpu", threads: int = 1
 ) -> str:
-    """Changes with the script, a helper module or data file next to it, the environment, the
-    pipeline's execution code, the cell timeout, the target and the kernel's CPU threads."""
+    """Changes with what the script executes (its code cells, hidden lines and in-file
+    config: `convert.execution_source`; not its prose, title or intro), a helper module or
+    data file next to it, the environment, the pipeline's execution code, the cell timeout,
+    the target and the kernel's CPU threads."""
+    from .convert import execution_source
+
     beside = [f"{p.name}\n".encode() + p.read_bytes() for p in companions(script)]
     return _sha256(
-        script.read_bytes(),
+        execution_source(script),
         *beside,
         environment,
         glue_fingerprint(),

@@ -385,6 +385,57 @@ def _split_blocks(path: Path, source: str) -> tuple[dict, list]:
         return split_code_and_text_blocks(copy)
 
 
+def _code_cells(path: Path, lines: list[str], blocks: list) -> list[nbformat.NotebookNode | None]:
+    """For each of sphinx-gallery's blocks, the code cell it becomes (None for a text block,
+    or a code block in which nothing runs)."""
+    cells: list[nbformat.NotebookNode | None] = []
+    for block in blocks:
+        if block.type == "text":
+            cells.append(None)
+            continue
+        try:
+            cell = _code_cell(block.content, block.lineno)
+            tags = _cell_tags(lines, block.lineno)
+        except TutorialError as exc:
+            raise TutorialError(path, exc.line, exc.message) from None
+        if cell is None:
+            cells.append(None)
+            continue
+        content, line, hidden = cell
+        code = nbformat.v4.new_code_cell(content)
+        code.metadata = {LINE_KEY: line}
+        if hidden:
+            code.metadata[HIDDEN_KEY] = hidden
+        if tags:
+            code.metadata["tags"] = tags
+        if SOLUTION_TAG in tags:
+            code.metadata["jupyter"] = {"source_hidden": True}
+        code.pop("id", None)
+        cells.append(code)
+    return cells
+
+
+def execution_source(path: Path) -> str:
+    """What of the script executes, as text for the cache key: each code cell's lines (the
+    ones it hides included), where cells begin and end, their tags, and the in-file config.
+    Not the prose, the title or the script lines the cells start on: a prose edit leaves it
+    as it is, so the cached run is reused and only its text is refreshed
+    (`tutorial_pipeline.refresh`). A script that is not a tutorial raises `TutorialError`."""
+    path = Path(path)
+    source = check_script(path)
+    file_conf, blocks = _split_blocks(path, source)
+    cells = []
+    for code in _code_cells(path, source.splitlines(), blocks):
+        if code is None:
+            continue
+        start = code.metadata[LINE_KEY]
+        hidden = [[a - start, b - start] for a, b in code.metadata.get(HIDDEN_KEY, [])]
+        cells.append(
+            {"source": code.source, "tags": code.metadata.get("tags", []), "hidden": hidden}
+        )
+    return json.dumps({"config": file_conf, "cells": cells}, sort_keys=True, default=repr)
+
+
 def script_to_notebook(path: Path, *, strict: bool = False) -> nbformat.NotebookNode:
     """Convert the sphinx-gallery script at ``path`` into an (unexecuted) notebook.
 
@@ -405,7 +456,7 @@ def script_to_notebook(path: Path, *, strict: bool = False) -> nbformat.Notebook
     check_config(path, lines, None if strict else warnings)
     texts: list[tuple[str, int]] = []
     layout: list[tuple[str, object]] = []  # ("text", index in texts) or ("code", cell)
-    for block in blocks:
+    for block, code in zip(blocks, _code_cells(path, lines, blocks), strict=True):
         if block.type == "text":
             if not texts:
                 text, first = docstring_lines(source)
@@ -414,24 +465,8 @@ def script_to_notebook(path: Path, *, strict: bool = False) -> nbformat.Notebook
                 text = NOQA_E501.sub(r"\1", _CONFIG_IN_TEXT.sub("", block.content))
                 texts.append((text, _text_start(lines, block.lineno)))
             layout.append(("text", len(texts) - 1))
-            continue
-        try:
-            cell = _code_cell(block.content, block.lineno)
-            tags = _cell_tags(lines, block.lineno)
-        except TutorialError as exc:
-            raise TutorialError(path, exc.line, exc.message) from None
-        if cell is None:
-            continue
-        content, line, hidden = cell
-        code = nbformat.v4.new_code_cell(content)
-        code.metadata = {LINE_KEY: line}
-        if hidden:
-            code.metadata[HIDDEN_KEY] = hidden
-        if tags:
-            code.metadata["tags"] = tags
-        if SOLUTION_TAG in tags:
-            code.metadata["jupyter"] = {"source_hidden": True}
-        layout.append(("code", code))
+        elif code is not None:
+            layout.append(("code", code))
 
     prose = render_prose(path, texts, strict=strict)
     notebook = nbformat.from_dict(jupyter_notebook_skeleton())

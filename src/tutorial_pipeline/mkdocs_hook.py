@@ -39,11 +39,12 @@ from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.toc import get_toc
 
 from tutorial_pipeline import (
+    apiref,
     bound,
     publish,  # issue 9: cross-references, code links, API index
 )
-from tutorial_pipeline.cache import PAGES, reported_versions
-from tutorial_pipeline.convert import strict_tutorial
+from tutorial_pipeline.cache import PAGES, environment_fingerprint, reported_versions
+from tutorial_pipeline.errors import TutorialError
 from tutorial_pipeline.gallery import Tutorial, describe, render_gallery, thumbnail
 from tutorial_pipeline.html import render_notebook_html, toc_tokens
 from tutorial_pipeline.pipeline import (
@@ -52,7 +53,8 @@ from tutorial_pipeline.pipeline import (
     build_tutorials,
     discover,
 )
-from tutorial_pipeline.prerender import Prerender
+from tutorial_pipeline.prerender import Prerender, strictness
+from tutorial_pipeline.refresh import refresh_result
 from tutorial_pipeline.report import render_report
 from tutorial_pipeline.target import device_type
 from tutorial_pipeline.target import label as target_label
@@ -100,8 +102,10 @@ def on_files(files: Files, config) -> Files:
     timeout = float(os.environ.get("TUTORIAL_CELL_TIMEOUT") or DEFAULT_TIMEOUT)
     jobs = int(os.environ.get("TUTORIAL_JOBS") or 0) or None
     scripts = discover(_root(config) / "tutorials")
+    environment = environment_fingerprint()
+    apiref.use_memo(cache_dir / f"apiref-{environment[:16]}-{apiref.version()}.json")
     # issue 16: which tutorials are strict (a reST or printed warning fails), by mkdocs.yml.
-    strict = (config.extra or {}).get("strict_tutorials") or []
+    strict = strictness(config, _root(config) / "tutorials")
     # Each page is rendered as soon as its tutorial has run, beside the ones still running.
     ahead = Prerender.for_config(
         config,
@@ -109,6 +113,7 @@ def on_files(files: Files, config) -> Files:
         tutorials_dir=_root(config) / "tutorials",
         files=files,
         pages=cache_dir / "pages",
+        cache_root=cache_dir,
     )
     try:
         results = build_tutorials(
@@ -116,15 +121,21 @@ def on_files(files: Files, config) -> Files:
             cache_dir=cache_dir,
             timeout=timeout,
             jobs=jobs,
+            environment=environment,
             execute=os.environ.get("TUTORIAL_EXECUTE") or "auto",
             on_executed=ahead.submit if ahead else None,
-            strict=lambda s: strict_tutorial(s, _root(config) / "tutorials", strict),
+            strict=strict,
         )
+        # Each cached run with the script's text as it is now: prose is not in the key.
+        results = [refresh_result(r, strict=strict, cache_root=cache_dir) for r in results]
     except TutorialBuildError as exc:
         raise PluginError(str(exc)) from None
+    except TutorialError as exc:  # the prose of a tutorial that did not need to run again
+        raise PluginError(exc.report()) from None
     finally:
         if ahead is not None:
             ahead.close(cancel=sys.exc_info()[0] is not None)
+        apiref.save_memo()
     tutorials = [publish.with_thumbnail_path(describe(r), config.docs_dir) for r in results]
     _state["tutorials"] = {f"tutorials/{t.stem}.ipynb": t for t in tutorials}
     # issue 9 (publish.py): the published notebooks resolve cross-references site-wide.

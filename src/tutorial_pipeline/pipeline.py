@@ -49,6 +49,9 @@ class TutorialResult:
     #: The device type the tutorial asks its page to be published from
     #: (``# sphinx_gallery_publish_target = "cuda"``), or None.
     wanted: str | None = None
+    #: The notebook the site publishes, if not the cached run's own: the run with the
+    #: script's text as it is now (`tutorial_pipeline.refresh`).
+    notebook: Path | None = None
 
     @property
     def stem(self) -> str:
@@ -56,7 +59,7 @@ class TutorialResult:
 
     @property
     def notebook_path(self) -> Path:
-        return self.record.notebook_path
+        return self.notebook or self.record.notebook_path
 
 
 class TutorialBuildError(Exception):
@@ -222,10 +225,16 @@ class Plan:
     keys: dict[Path, str]
     published: dict[Path, Record | None]
     wanted: dict[Path, str | None]
+    #: Scripts whose key cannot be computed (not a tutorial: a syntax error, no title...).
+    errors: dict[Path, TutorialError]
 
     @property
     def stale(self) -> list[Path]:
-        return [script for script, record in self.published.items() if record is None]
+        return [
+            script
+            for script, record in self.published.items()
+            if record is None and script not in self.errors
+        ]
 
 
 def make_plan(
@@ -246,10 +255,15 @@ def make_plan(
             script, environment=environment, timeout=timeout, target=on, threads=with_threads
         )
 
-    keys, published, wanted = {}, {}, {}
+    keys, published, wanted, errors = {}, {}, {}, {}
     for script in scripts:
-        keys[script] = key_for(script, target, threads)
-        wanted[script] = publish_target(script)
+        try:
+            keys[script] = key_for(script, target, threads)
+            wanted[script] = publish_target(script)
+        except TutorialError as exc:
+            keys[script], published[script], wanted[script] = "", None, None
+            errors[script] = exc
+            continue
         record = None
         if wanted[script] and wanted[script] != targets.device_type(target):
             for other in cache.records(script.stem):
@@ -260,7 +274,7 @@ def make_plan(
                     if record is not None:
                         break
         published[script] = record or cache.load(script.stem, keys[script])
-    return Plan(target, threads, keys, published, wanted)
+    return Plan(target, threads, keys, published, wanted, errors)
 
 
 def _build_one(
@@ -275,6 +289,8 @@ def _build_one(
     strict: bool = True,
     alone: RunAlone | None = None,
 ) -> TutorialResult:
+    if script in plan.errors:
+        raise plan.errors[script]
     key, wanted = plan.keys[script], plan.wanted[script]
     record = plan.published[script]
     if record is not None and record.key != key:  # a run on another target, published as is
@@ -380,16 +396,18 @@ def build_tutorials(
         )
     except TutorialError as exc:
         raise TutorialBuildError([exc]) from None
-    if execute == "never" and plan.stale:
+    if execute == "never" and (plan.stale or plan.errors):
         raise TutorialBuildError(
             [
-                MissingEntries(
+                plan.errors.get(script)
+                or MissingEntries(
                     script,
                     None,
                     f"no valid cache entry (key {plan.keys[script][:12]}, target {target}) and "
                     "TUTORIAL_EXECUTE=never",
                 )
-                for script in plan.stale
+                for script in scripts
+                if script in plan.errors or script in plan.stale
             ]
         )
     jobs = jobs or default_jobs()

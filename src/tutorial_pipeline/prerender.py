@@ -24,12 +24,14 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import bound, publish
-from .convert import script_to_notebook
+from .convert import script_to_notebook, strict_tutorial
 from .pipeline import PARSE_LOCK, TutorialResult
+from .refresh import refresh_result
 
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 
@@ -48,11 +50,30 @@ _RENDER_OPTIONS = (
 )
 
 
+def strictness(config, tutorials_dir: Path) -> Callable[[Path], bool]:
+    """Which scripts are this site's own, strict ones: ``extra.strict_tutorials`` in
+    mkdocs.yml (`convert.strict_tutorial`)."""
+    patterns = (config.extra or {}).get("strict_tutorials") or []
+    return lambda script: strict_tutorial(script, tutorials_dir, patterns)
+
+
 class Prerender:
     """A background renderer of executed tutorials into mkdocs-jupyter's cache."""
 
-    def __init__(self, jupyter_config, *, scripts: list[Path], tutorials_dir: Path, files, pages):
+    def __init__(
+        self,
+        jupyter_config,
+        *,
+        scripts: list[Path],
+        tutorials_dir: Path,
+        files,
+        pages,
+        cache_root: Path,
+        strict: Callable[[Path], bool],
+    ):
         self.config = jupyter_config
+        self.cache_root = cache_root
+        self.strict = strict
         self.scripts = scripts
         self.tutorials_dir = tutorials_dir
         self.files = files
@@ -70,7 +91,7 @@ class Prerender:
         jupyter = config.plugins.get("mkdocs-jupyter")
         if jupyter is None or jupyter.config.get("execute") or not jupyter.config.get("cache"):
             return None
-        return cls(jupyter.config, **kwargs)
+        return cls(jupyter.config, strict=strictness(config, kwargs["tutorials_dir"]), **kwargs)
 
     def submit(self, result: TutorialResult) -> None:
         with self._lock:
@@ -117,6 +138,7 @@ class Prerender:
         uri = f"tutorials/{result.stem}.ipynb"
         index = self._site_index()
         with PARSE_LOCK:  # code links parse the code (ast), which is not thread-safe here
+            result = refresh_result(result, strict=self.strict, cache_root=self.cache_root)
             bound.publish_page(result, self.pages, src_uri=uri, index=index)
         source = str(self.pages / uri)
         cache_path = _get_cache_path(
