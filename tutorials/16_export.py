@@ -97,10 +97,10 @@ workdir = Path(tmp.name)
 # ``torch.export.export(model, args)`` traces ``forward`` once, on *fake* tensors that have the
 # shapes and dtypes of the example ``args`` but no values, and records every operation as an
 # ATen operator (PyTorch's own operator set) in one graph, with no Python left in it. By
-# default every shape is fixed to the example's. A batch dimension
-# should not be, so ``dynamic_shapes`` names it: ``Dim("batch", min=1, max=1024)`` says that
-# dimension 0 of the argument ``pixels`` may be any size from 1 to 1024, and the graph is then
-# valid for all of them. Feature sizes stay fixed (64 pixels), which is what the weights need.
+# default every shape is fixed to the example's. A batch dimension should not be, so
+# ``dynamic_shapes`` names it: ``Dim("batch", min=1, max=1024)`` says that dimension 0 of the
+# argument ``pixels`` may be any size from 1 to 1024, and the graph is then valid for all of
+# them. Feature sizes stay fixed (64 pixels), which is what the weights need.
 from torch.export import Dim
 
 batch = Dim("batch", min=1, max=1024)
