@@ -217,10 +217,10 @@ assert served.stdout.strip() == str(eager_logits[: len(example)].argmax(1).tolis
 # browsers (onnxruntime-web) and many other runtimes that have no PyTorch in them.
 # ``torch.onnx.export(..., dynamo=True)`` first runs ``torch.export`` (so it takes the same
 # ``dynamic_shapes``) and then translates the ATen graph into ONNX operators with the
-# ``onnxscript`` package. ``dynamo=True`` is the default in PyTorch 2.14 (the cell checks);
-# it is spelled out here because older code calls the TorchScript-based exporter.
-# ``verbose=False`` keeps the exporter from printing its progress. The returned
-# ``ONNXProgram`` is saved with its ``save`` method.
+# ``onnxscript`` package. ``dynamo=True`` is the default since PyTorch 2.9 (the cell checks
+# that it is here); spelled out, the call means the same on older versions, whose default is
+# the TorchScript-based exporter. ``verbose=False`` keeps the exporter from printing its
+# progress. The returned ``ONNXProgram`` is saved with its ``save`` method.
 import inspect
 
 import onnx
