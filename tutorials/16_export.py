@@ -265,9 +265,10 @@ assert dims(graph.input[0]) == ["batch", 64]
 # tolerance here is an absolute ``1e-4`` on the logits: the cell prints how many float32
 # rounding steps that is at the size of the largest logit, which is loose enough for rounding
 # and far too tight for a wrong weight or a missing operation. The check runs on all validation
-# scans and again on a batch of 7, which goes through the dynamic ``batch`` axis. The exact
-# differences move with the number of threads each library uses, so the cell prints their
-# order of magnitude. ONNX Runtime takes and returns NumPy arrays.
+# scans and on a batch of 7: two sizes, neither of them the example's 8, that the dynamic
+# ``batch`` axis must take. The exact differences move with the CPU and the number of threads
+# each library uses, so the cell prints their order of magnitude. ONNX Runtime takes and
+# returns NumPy arrays.
 import math
 
 import onnxruntime as ort
@@ -282,10 +283,10 @@ for n in (len(X_val), 7):
     with torch.no_grad():
         reference = model(X_val[:n])
     difference = (logits - reference).abs().max().item()
-    order = "= 0" if difference == 0 else f"< {10.0 ** math.ceil(math.log10(difference)):.0e}"
+    scale = "= 0" if difference == 0 else f"< {10.0 ** math.ceil(math.log10(difference)):.0e}"
     same_digits = torch.equal(logits.argmax(1), reference.argmax(1))
     print(
-        f"batch of {n:3d}: output {tuple(logits.shape)}, largest |difference| {order} "
+        f"batch of {n:3d}: output {tuple(logits.shape)}, largest |difference| {scale} "
         f"(tolerance {TOLERANCE:.0e}), same predicted digits: {same_digits}"
     )
     assert logits.shape == (n, 10) and difference < TOLERANCE and same_digits
