@@ -305,31 +305,44 @@ assert 10 < TOLERANCE / spacing < 1000
 # ``torch.jit.trace`` or ``torch.jit.script``, saved with ``torch.jit.save`` and loaded in
 # Python, or in C++ with ``torch::jit::load``. TorchScript is deprecated: the TorchScript pages
 # of PyTorch's documentation open with "TorchScript is deprecated, please use torch.export
-# instead", and it is no longer developed. The ONNX exporter built on it (``dynamo=False``) is
-# deprecated too. The cell below calls each of them once and records the warnings they emit
-# instead of hiding them: in PyTorch 2.14 every one of these calls warns (``trace`` also
-# warns for the ``trace_method`` it calls, and the legacy exporter for a deprecated helper of
-# its own). Existing TorchScript files still load and compute the same outputs, so a model
-# shipped that way keeps working while you move it over. This page uses TorchScript for
-# nothing else.
+# instead". The ONNX exporter built on it (``dynamo=False``) is deprecated too. The cell below
+# calls each of them once and, instead of hiding the warnings they emit, prints the first
+# sentence of each under the call that emitted it: in PyTorch 2.14 every one of these calls
+# warns (``trace`` also for the ``trace_method`` it calls, and the legacy exporter also for a
+# deprecated helper of its own). Existing TorchScript files still load and compute the same
+# outputs, so a model shipped that way keeps working while you move it over. This page uses
+# TorchScript for nothing else.
 import warnings
 
+
+def warnings_of(name, call):
+    """Run ``call()``, print the first sentence of each warning it emits, return its result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    messages = dict.fromkeys(
+        f"{w.category.__name__}: {str(w.message).split('. ')[0]}" for w in caught
+    )
+    print(name, *messages, sep="\n    ")
+    assert messages, f"{name} emitted no warning"
+    assert all(issubclass(w.category, (DeprecationWarning, FutureWarning)) for w in caught)
+    return result
+
+
 torchscript_path = workdir / "digits_torchscript.pt"
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    scripted = torch.jit.script(model)
-    traced = torch.jit.trace(model, example)
-    torch.jit.save(traced, torchscript_path)
-    old_style = torch.jit.load(torchscript_path)
-    torch.onnx.export(model, (example,), workdir / "legacy.onnx", dynamo=False)
-first_sentences = (str(w.message).split(". ")[0] for w in caught)
-categories = (w.category.__name__ for w in caught)
-print(*dict.fromkeys(f"{c}: {m}" for c, m in zip(categories, first_sentences)), sep="\n")
+scripted = warnings_of("torch.jit.script", lambda: torch.jit.script(model))
+traced = warnings_of("torch.jit.trace", lambda: torch.jit.trace(model, example))
+warnings_of("torch.jit.save", lambda: torch.jit.save(traced, torchscript_path))
+old_style = warnings_of("torch.jit.load", lambda: torch.jit.load(torchscript_path))
+legacy_onnx = workdir / "legacy.onnx"
+warnings_of(
+    "torch.onnx.export(dynamo=False)",
+    lambda: torch.onnx.export(model, (example,), legacy_onnx, dynamo=False),
+)
 with torch.no_grad():
     same = [torch.equal(ts_model(X_val), eager_logits) for ts_model in (scripted, old_style)]
 print("scripted, and traced-saved-loaded, models compute the same logits:", all(same))
-assert all(same) and caught
-assert all(issubclass(w.category, (DeprecationWarning, FutureWarning)) for w in caught)
+assert all(same)
 
 # %%
 # Each use of TorchScript has a successor:
