@@ -422,22 +422,28 @@ assert len(graphs) == 3
 # %%
 # Graph 1 computes the condition and hands it back to Python; Python's ``if`` then runs graph 2
 # or graph 3. That is a graph break: the compiled model still gives the right answers, with
-# Python running between its graphs. ``torch.export`` has no Python to hand anything back to,
-# so it refuses. When it fails it raises, after printing to stderr the partial graph it had
-# traced; the cell catches that printout to show its operators (its other lines are source
-# locations on the machine that ran it).
+# Python running between its graphs. ``torch.export`` cannot do that: it traces fake tensors,
+# so the value of ``x.mean() > 0`` is unknown to it, and its graph has no Python to hand the
+# question to. It refuses with an error that names the line of ``forward`` it could not
+# capture. Before raising, it prints to stderr the partial graph it had traced, with file names
+# of the machine that ran it; the cell keeps that printout in a buffer, off the page, and
+# shows the graph's operators.
 refused = None
 try:
     with contextlib.redirect_stderr(io.StringIO()) as printed:
         torch.export.export(gate, (x,))
 except RuntimeError as err:
     refused = err
+message = str(refused).splitlines()
+blamed = message[message.index("The following call raised this error:") + 2].strip()
 print(f"torch.export: {type(refused).__name__}")
-print("  " + str(refused).splitlines()[0])
+print("  " + message[0])
+print("  raised at:", blamed)
 partial = [line.split(";")[0].strip() for line in printed.getvalue().splitlines()]
 partial = list(dict.fromkeys(line for line in partial if "torch.ops.aten" in line))
 print("  the partial graph ends where Python needs a bool:", *partial, sep="\n    ")
 assert type(refused).__name__ == "GuardOnDataDependentSymNode"
+assert blamed.startswith("if x.mean() > 0:")
 assert "aten.item" in partial[-1]
 
 # %%
@@ -445,6 +451,8 @@ assert "aten.item" in partial[-1]
 # step a graph cannot hold. The fix is to put the branch *into* the graph. ``torch.cond(pred,
 # true_fn, false_fn, operands)`` is an operator that takes both branches as functions and
 # runs one of them at run time; both must return new tensors of the same shape and dtype.
+# ``torch.cond`` is still a prototype in PyTorch 2.14: its documentation says so, and that it
+# supports a limited set of input and output types.
 # (When both results are cheap, the branch can also go away: compute both and pick with
 # ``torch.where``, or fold the condition into arithmetic, as the second exercise can.)
 
@@ -456,9 +464,9 @@ class CondGate(nn.Module):
 
 exported_gate = torch.export.export(CondGate(), (x,))
 print("torch.export of CondGate:", *statements(exported_gate.graph_module), sep="\n    ")
-for inputs in (x, -x):
-    assert torch.equal(exported_gate.module()(inputs), gate(inputs))
-print("the exported graph takes either branch, as the Python version does: True")
+both_branches = all(torch.equal(exported_gate.module()(t), gate(t)) for t in (x, -x))
+print("the exported graph takes either branch, as the Python version does:", both_branches)
+assert both_branches
 assert any("torch.ops.higher_order.cond" in line for line in statements(exported_gate.graph_module))
 
 # %%
