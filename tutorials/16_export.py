@@ -721,17 +721,18 @@ assert check_predict(predict)
 # * ``torch.onnx.export(..., dynamo=True)`` goes through ``torch.export`` to ONNX; check the
 #   file with ONNX Runtime against the eager model to a stated tolerance, at more than one
 #   batch size.
-# * TorchScript is deprecated and each of its entry points warns in PyTorch 2.14: old files
-#   still load; new work uses ``torch.export`` (with ``torch.cond`` for branches on values)
-#   or ``torch.compile``.
+# * TorchScript is deprecated: ``torch.jit.script``, ``trace``, ``save`` and ``load`` each warn
+#   in PyTorch 2.14, and old files still load; new work uses ``torch.export`` (with
+#   ``torch.cond`` for branches on values) or ``torch.compile``.
 # * ``torch.compile`` speeds up Python programs and tolerates graph breaks;
 #   ``torch.export`` produces a complete graph for another runtime, or fails and says why.
 #
 # Where to go next
 # ----------------
-# This is the last tutorial. The gallery lists every tutorial again, from tensors to this one,
-# and the posts take the ideas further: "Forward, backward and the computational graph" shows
-# the graph autograd records on every forward pass, the run-time cousin of the graph
-# ``torch.export`` captures once, and "Best practices and common pitfalls" collects the habits
-# these pages rely on. For deployment itself, the documentation of ONNX Runtime, AOTInductor
-# and ExecuTorch takes over from here.
+# This is the last tutorial. `The gallery <../>`_ lists every tutorial again, from tensors to
+# this one, and the posts take the ideas further: `Forward, backward and the computational
+# graph <../../posts/computational-graph/>`_ shows the graph autograd records on every forward
+# pass, the run-time cousin of the graph ``torch.export`` captures once, and `Best practices
+# and common pitfalls <../../posts/best-practices/>`_ collects the habits these pages rely on.
+# For deployment itself, the documentation of ONNX Runtime, AOTInductor and ExecuTorch takes
+# over from here.
