@@ -508,7 +508,7 @@ def check_export_for_serving(candidate) -> bool:
     try:
         program = candidate(model, example)
     except Exception as err:
-        print(f"not correct: raised {type(err).__name__}: {str(err).splitlines()[0]}")
+        print(f"not correct: raised {type(err).__name__}: {(str(err).splitlines() or [''])[0]}")
         return False
     if not isinstance(program, torch.export.ExportedProgram):
         print(f"not correct: expected a torch.export.ExportedProgram, got {type(program).__name__}")
@@ -520,7 +520,7 @@ def check_export_for_serving(candidate) -> bool:
         except Exception as err:
             print(
                 f"not correct: a batch of {n} was refused: "
-                f"{type(err).__name__}: {str(err).splitlines()[0]}"
+                f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
             )
             return False
         with torch.no_grad():
@@ -584,15 +584,17 @@ def check_rescale(module_class) -> bool:
         with contextlib.redirect_stderr(io.StringIO()):
             program = torch.export.export(module_class(), (example,)).module()
     except Exception as err:
-        print(
-            f"not correct: torch.export.export raised {type(err).__name__}: "
-            f"{str(err).splitlines()[0]}"
-        )
+        lines = str(err).splitlines() or [""]
+        print(f"not correct: torch.export.export raised {type(err).__name__}:\n  {lines[0]}")
+        if "The following call raised this error:" in lines:  # the line of forward it names
+            print("  at:", lines[lines.index("The following call raised this error:") + 2].strip())
         return False
     cases = {
-        "entries up to 5": 5 * torch.rand(3, 4, generator=gen) - 2.5,
+        "entries up to 5 in size": 10 * torch.rand(3, 4, generator=gen) - 5,
         "entries inside [-1, 1]": 0.4 * torch.rand(3, 4, generator=gen) - 0.2,
-        "one entry above 1": torch.tensor([[0.5, -3.0, 0.25, 0.1]] * 3),
+        "the largest entry in size negative": torch.tensor(
+            [[0.5, -3.0, 0.25, 0.1], [2.0, 0.1, 1.5, -0.2], [0.3, 0.0, -1.2, 0.9]]
+        ),
     }
     for name, x in cases.items():
         try:
@@ -673,7 +675,7 @@ def check_predict(candidate) -> bool:
         try:
             got = candidate(session, images)
         except Exception as err:
-            print(f"not correct: raised {type(err).__name__}: {str(err).splitlines()[0]}")
+            print(f"not correct: raised {type(err).__name__}: {(str(err).splitlines() or [''])[0]}")
             return False
     if not isinstance(got, np.ndarray) or got.shape != expected.shape:
         shape = getattr(got, "shape", None)
