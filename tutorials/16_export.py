@@ -360,8 +360,9 @@ assert all(same)
 #
 # AOTInductor (``torch._inductor.aoti_compile_and_package``, see its page in PyTorch's
 # documentation) compiles an ``ExportedProgram`` ahead of time into a ``.pt2`` package of
-# native code that a C++ program, or Python, loads and runs. It generates and compiles C++ as
-# ``torch.compile`` does on its first call, a cost this page leaves out.
+# native code that a C++ program, or Python, loads and runs. It generates and compiles code as
+# ``torch.compile`` does on its first call (C++ for the CPU, Triton kernels for a GPU), a cost
+# this page leaves out.
 #
 # ``torch.compile`` or ``torch.export``?
 # --------------------------------------
