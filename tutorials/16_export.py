@@ -94,12 +94,13 @@ workdir = Path(tmp.name)
 # %%
 # ``torch.export``: the model as a graph
 # --------------------------------------
-# ``torch.export.export(model, args)`` runs ``forward`` once on the example ``args`` and
-# records every operation as an ATen operator (PyTorch's own operator set) in one graph, with
-# no Python left in it. By default every shape is fixed to the example's. A batch dimension
-# should not be, so ``dynamic_shapes`` names it: ``Dim("batch", min=1, max=1024)`` says that
-# dimension 0 of the argument ``pixels`` may be any size from 1 to 1024, and the graph is then
-# valid for all of them. Feature sizes stay fixed (64 pixels), which is what the weights need.
+# ``torch.export.export(model, args)`` traces ``forward`` once, on *fake* tensors that have the
+# shapes and dtypes of the example ``args`` but no values, and records every operation as an
+# ATen operator (PyTorch's own operator set) in one graph, with no Python left in it. By
+# default every shape is fixed to the example's. A batch dimension should not be, so
+# ``dynamic_shapes`` names it: ``Dim("batch", min=1, max=1024)`` says that dimension 0 of the
+# argument ``pixels`` may be any size from 1 to 1024, and the graph is then valid for all of
+# them. Feature sizes stay fixed (64 pixels), which is what the weights need.
 from torch.export import Dim
 
 batch = Dim("batch", min=1, max=1024)
@@ -168,7 +169,10 @@ assert len(refusals) == 2
 # that holds the graph as JSON, each weight as a file of its own, and the example inputs given
 # to ``export`` (export with made-up or public examples when your data is private).
 # ``torch.export.load`` reads it back. Loading needs PyTorch but not ``DigitNet``: the graph is
-# the model now, so a server can run it without the training code.
+# the model now, so a server can run it without the training code. The end of the cell shows
+# it with a new Python process that imports ``torch`` and nothing of this page.
+import subprocess
+import sys
 import zipfile
 
 pt2_path = workdir / "digits.pt2"
@@ -184,14 +188,27 @@ assert len(weights) == len(list(model.parameters()))
 loaded = torch.export.load(pt2_path)
 reloaded = loaded.module()
 (stored_example,), _ = loaded.example_inputs
-print("loaded as a DigitNet?", isinstance(reloaded, DigitNet))
 print("batch size range after loading:", loaded.range_constraints)
 print("the example batch is in the file:", torch.equal(stored_example, example))
-assert not isinstance(reloaded, DigitNet) and torch.equal(stored_example, example)
+assert torch.equal(stored_example, example)
 assert torch.equal(reloaded(X_val), eager_logits)
 with torch.no_grad():
     assert torch.equal(reloaded(X_val[:3]), model(X_val[:3]))
 print(f"outputs on all {len(X_val)} validation scans and on a batch of 3: equal to eager")
+
+server = """
+import sys
+import torch
+
+program = torch.export.load(sys.argv[1])
+args, kwargs = program.example_inputs
+print(program.module()(*args, **kwargs).argmax(1).tolist())
+"""
+served = subprocess.run(
+    [sys.executable, "-c", server, str(pt2_path)], stdout=subprocess.PIPE, text=True, check=True
+)
+print("a new process, with no DigitNet, predicts the stored examples:", served.stdout.strip())
+assert served.stdout.strip() == str(eager_logits[: len(example)].argmax(1).tolist())
 
 # %%
 # ONNX: a file other runtimes read
@@ -200,10 +217,10 @@ print(f"outputs on all {len(X_val)} validation scans and on a batch of 3: equal 
 # browsers (onnxruntime-web) and many other runtimes that have no PyTorch in them.
 # ``torch.onnx.export(..., dynamo=True)`` first runs ``torch.export`` (so it takes the same
 # ``dynamic_shapes``) and then translates the ATen graph into ONNX operators with the
-# ``onnxscript`` package. ``dynamo=True`` is the default in PyTorch 2.14 (the cell checks);
-# it is spelled out here because older code calls the TorchScript-based exporter.
-# ``verbose=False`` keeps the exporter from printing its progress. The returned
-# ``ONNXProgram`` is saved with its ``save`` method.
+# ``onnxscript`` package. ``dynamo=True`` is the default since PyTorch 2.9 (the cell checks
+# that it is here); spelled out, the call means the same on older versions, whose default is
+# the TorchScript-based exporter. ``verbose=False`` keeps the exporter from printing its
+# progress. The returned ``ONNXProgram`` is saved with its ``save`` method.
 import inspect
 
 import onnx
@@ -248,9 +265,10 @@ assert dims(graph.input[0]) == ["batch", 64]
 # tolerance here is an absolute ``1e-4`` on the logits: the cell prints how many float32
 # rounding steps that is at the size of the largest logit, which is loose enough for rounding
 # and far too tight for a wrong weight or a missing operation. The check runs on all validation
-# scans and again on a batch of 7, which goes through the dynamic ``batch`` axis. The exact
-# differences move with the number of threads each library uses, so the cell prints their
-# order of magnitude. ONNX Runtime takes and returns NumPy arrays.
+# scans and on a batch of 7: two sizes, neither of them the example's 8, that the dynamic
+# ``batch`` axis must take. The exact differences move with the CPU and the number of threads
+# each library uses, so the cell prints their order of magnitude. ONNX Runtime takes and
+# returns NumPy arrays.
 import math
 
 import onnxruntime as ort
@@ -265,10 +283,10 @@ for n in (len(X_val), 7):
     with torch.no_grad():
         reference = model(X_val[:n])
     difference = (logits - reference).abs().max().item()
-    order = "= 0" if difference == 0 else f"< {10.0 ** math.ceil(math.log10(difference)):.0e}"
+    scale = "= 0" if difference == 0 else f"< {10.0 ** math.ceil(math.log10(difference)):.0e}"
     same_digits = torch.equal(logits.argmax(1), reference.argmax(1))
     print(
-        f"batch of {n:3d}: output {tuple(logits.shape)}, largest |difference| {order} "
+        f"batch of {n:3d}: output {tuple(logits.shape)}, largest |difference| {scale} "
         f"(tolerance {TOLERANCE:.0e}), same predicted digits: {same_digits}"
     )
     assert logits.shape == (n, 10) and difference < TOLERANCE and same_digits
@@ -287,31 +305,44 @@ assert 10 < TOLERANCE / spacing < 1000
 # ``torch.jit.trace`` or ``torch.jit.script``, saved with ``torch.jit.save`` and loaded in
 # Python, or in C++ with ``torch::jit::load``. TorchScript is deprecated: the TorchScript pages
 # of PyTorch's documentation open with "TorchScript is deprecated, please use torch.export
-# instead", and it is no longer developed. The ONNX exporter built on it (``dynamo=False``) is
-# deprecated too. The cell below calls each of them once and records the warnings they emit
-# instead of hiding them: in PyTorch 2.14 every one of these calls warns (``trace`` also
-# warns for the ``trace_method`` it calls, and the legacy exporter for a deprecated helper of
-# its own). Existing TorchScript files still load and compute the same outputs, so a model
-# shipped that way keeps working while you move it over. This page uses TorchScript for
-# nothing else.
+# instead". The ONNX exporter built on it (``dynamo=False``) is deprecated too. The cell below
+# calls each of them once and, instead of hiding the warnings they emit, prints the first
+# sentence of each under the call that emitted it: in PyTorch 2.14 every one of these calls
+# warns (``trace`` also for the ``trace_method`` it calls, and the legacy exporter also for a
+# deprecated helper of its own). Existing TorchScript files still load and compute the same
+# outputs, so a model shipped that way keeps working while you move it over. This page uses
+# TorchScript for nothing else.
 import warnings
 
+
+def warnings_of(name, call):
+    """Run ``call()``, print the first sentence of each warning it emits, return its result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    messages = dict.fromkeys(
+        f"{w.category.__name__}: {str(w.message).split('. ')[0]}" for w in caught
+    )
+    print(name, *messages, sep="\n    ")
+    assert messages, f"{name} emitted no warning"
+    assert all(issubclass(w.category, (DeprecationWarning, FutureWarning)) for w in caught)
+    return result
+
+
 torchscript_path = workdir / "digits_torchscript.pt"
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    scripted = torch.jit.script(model)
-    traced = torch.jit.trace(model, example)
-    torch.jit.save(traced, torchscript_path)
-    old_style = torch.jit.load(torchscript_path)
-    torch.onnx.export(model, (example,), workdir / "legacy.onnx", dynamo=False)
-first_sentences = (str(w.message).split(". ")[0] for w in caught)
-categories = (w.category.__name__ for w in caught)
-print(*dict.fromkeys(f"{c}: {m}" for c, m in zip(categories, first_sentences)), sep="\n")
+scripted = warnings_of("torch.jit.script", lambda: torch.jit.script(model))
+traced = warnings_of("torch.jit.trace", lambda: torch.jit.trace(model, example))
+warnings_of("torch.jit.save", lambda: torch.jit.save(traced, torchscript_path))
+old_style = warnings_of("torch.jit.load", lambda: torch.jit.load(torchscript_path))
+legacy_onnx = workdir / "legacy.onnx"
+warnings_of(
+    "torch.onnx.export(dynamo=False)",
+    lambda: torch.onnx.export(model, (example,), legacy_onnx, dynamo=False),
+)
 with torch.no_grad():
     same = [torch.equal(ts_model(X_val), eager_logits) for ts_model in (scripted, old_style)]
 print("scripted, and traced-saved-loaded, models compute the same logits:", all(same))
-assert all(same) and caught
-assert all(issubclass(w.category, (DeprecationWarning, FutureWarning)) for w in caught)
+assert all(same)
 
 # %%
 # Each use of TorchScript has a successor:
@@ -329,8 +360,9 @@ assert all(issubclass(w.category, (DeprecationWarning, FutureWarning)) for w in 
 #
 # AOTInductor (``torch._inductor.aoti_compile_and_package``, see its page in PyTorch's
 # documentation) compiles an ``ExportedProgram`` ahead of time into a ``.pt2`` package of
-# native code that a C++ program, or Python, loads and runs. It generates and compiles C++ as
-# ``torch.compile`` does on its first call, a cost this page leaves out.
+# native code that a C++ program, or Python, loads and runs. It generates and compiles code as
+# ``torch.compile`` does on its first call (C++ for the CPU, Triton kernels for a GPU), a cost
+# this page leaves out.
 #
 # ``torch.compile`` or ``torch.export``?
 # --------------------------------------
@@ -391,22 +423,28 @@ assert len(graphs) == 3
 # %%
 # Graph 1 computes the condition and hands it back to Python; Python's ``if`` then runs graph 2
 # or graph 3. That is a graph break: the compiled model still gives the right answers, with
-# Python running between its graphs. ``torch.export`` has no Python to hand anything back to,
-# so it refuses. When it fails it raises, after printing to stderr the partial graph it had
-# traced; the cell catches that printout to show its operators (its other lines are source
-# locations on the machine that ran it).
+# Python running between its graphs. ``torch.export`` cannot do that: it traces fake tensors,
+# so the value of ``x.mean() > 0`` is unknown to it, and its graph has no Python to hand the
+# question to. It refuses with an error that names the line of ``forward`` it could not
+# capture. Before raising, it prints to stderr the partial graph it had traced, with file names
+# of the machine that ran it; the cell keeps that printout in a buffer, off the page, and
+# shows the graph's operators.
 refused = None
 try:
     with contextlib.redirect_stderr(io.StringIO()) as printed:
         torch.export.export(gate, (x,))
 except RuntimeError as err:
     refused = err
+message = str(refused).splitlines()
+blamed = message[message.index("The following call raised this error:") + 2].strip()
 print(f"torch.export: {type(refused).__name__}")
-print("  " + str(refused).splitlines()[0])
+print("  " + message[0])
+print("  raised at:", blamed)
 partial = [line.split(";")[0].strip() for line in printed.getvalue().splitlines()]
 partial = list(dict.fromkeys(line for line in partial if "torch.ops.aten" in line))
 print("  the partial graph ends where Python needs a bool:", *partial, sep="\n    ")
 assert type(refused).__name__ == "GuardOnDataDependentSymNode"
+assert blamed.startswith("if x.mean() > 0:")
 assert "aten.item" in partial[-1]
 
 # %%
@@ -414,6 +452,8 @@ assert "aten.item" in partial[-1]
 # step a graph cannot hold. The fix is to put the branch *into* the graph. ``torch.cond(pred,
 # true_fn, false_fn, operands)`` is an operator that takes both branches as functions and
 # runs one of them at run time; both must return new tensors of the same shape and dtype.
+# ``torch.cond`` is still a prototype in PyTorch 2.14: its documentation says so, and that it
+# supports a limited set of input and output types.
 # (When both results are cheap, the branch can also go away: compute both and pick with
 # ``torch.where``, or fold the condition into arithmetic, as the second exercise can.)
 
@@ -425,9 +465,9 @@ class CondGate(nn.Module):
 
 exported_gate = torch.export.export(CondGate(), (x,))
 print("torch.export of CondGate:", *statements(exported_gate.graph_module), sep="\n    ")
-for inputs in (x, -x):
-    assert torch.equal(exported_gate.module()(inputs), gate(inputs))
-print("the exported graph takes either branch, as the Python version does: True")
+both_branches = all(torch.equal(exported_gate.module()(t), gate(t)) for t in (x, -x))
+print("the exported graph takes either branch, as the Python version does:", both_branches)
+assert both_branches
 assert any("torch.ops.higher_order.cond" in line for line in statements(exported_gate.graph_module))
 
 # %%
@@ -469,7 +509,7 @@ def check_export_for_serving(candidate) -> bool:
     try:
         program = candidate(model, example)
     except Exception as err:
-        print(f"not correct: raised {type(err).__name__}: {str(err).splitlines()[0]}")
+        print(f"not correct: raised {type(err).__name__}: {(str(err).splitlines() or [''])[0]}")
         return False
     if not isinstance(program, torch.export.ExportedProgram):
         print(f"not correct: expected a torch.export.ExportedProgram, got {type(program).__name__}")
@@ -481,7 +521,7 @@ def check_export_for_serving(candidate) -> bool:
         except Exception as err:
             print(
                 f"not correct: a batch of {n} was refused: "
-                f"{type(err).__name__}: {str(err).splitlines()[0]}"
+                f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
             )
             return False
         with torch.no_grad():
@@ -545,15 +585,17 @@ def check_rescale(module_class) -> bool:
         with contextlib.redirect_stderr(io.StringIO()):
             program = torch.export.export(module_class(), (example,)).module()
     except Exception as err:
-        print(
-            f"not correct: torch.export.export raised {type(err).__name__}: "
-            f"{str(err).splitlines()[0]}"
-        )
+        lines = str(err).splitlines() or [""]
+        print(f"not correct: torch.export.export raised {type(err).__name__}:\n  {lines[0]}")
+        if "The following call raised this error:" in lines:  # the line of forward it names
+            print("  at:", lines[lines.index("The following call raised this error:") + 2].strip())
         return False
     cases = {
-        "entries up to 5": 5 * torch.rand(3, 4, generator=gen) - 2.5,
+        "entries up to 5 in size": 10 * torch.rand(3, 4, generator=gen) - 5,
         "entries inside [-1, 1]": 0.4 * torch.rand(3, 4, generator=gen) - 0.2,
-        "one entry above 1": torch.tensor([[0.5, -3.0, 0.25, 0.1]] * 3),
+        "the largest entry in size negative": torch.tensor(
+            [[0.5, -3.0, 0.25, 0.1], [2.0, 0.1, 1.5, -0.2], [0.3, 0.0, -1.2, 0.9]]
+        ),
     }
     for name, x in cases.items():
         try:
@@ -634,7 +676,7 @@ def check_predict(candidate) -> bool:
         try:
             got = candidate(session, images)
         except Exception as err:
-            print(f"not correct: raised {type(err).__name__}: {str(err).splitlines()[0]}")
+            print(f"not correct: raised {type(err).__name__}: {(str(err).splitlines() or [''])[0]}")
             return False
     if not isinstance(got, np.ndarray) or got.shape != expected.shape:
         shape = getattr(got, "shape", None)
@@ -682,17 +724,18 @@ assert check_predict(predict)
 # * ``torch.onnx.export(..., dynamo=True)`` goes through ``torch.export`` to ONNX; check the
 #   file with ONNX Runtime against the eager model to a stated tolerance, at more than one
 #   batch size.
-# * TorchScript is deprecated and each of its entry points warns in PyTorch 2.14: old files
-#   still load; new work uses ``torch.export`` (with ``torch.cond`` for branches on values)
-#   or ``torch.compile``.
+# * TorchScript is deprecated: ``torch.jit.script``, ``trace``, ``save`` and ``load`` each warn
+#   in PyTorch 2.14, and old files still load; new work uses ``torch.export`` (with
+#   ``torch.cond`` for branches on values) or ``torch.compile``.
 # * ``torch.compile`` speeds up Python programs and tolerates graph breaks;
 #   ``torch.export`` produces a complete graph for another runtime, or fails and says why.
 #
 # Where to go next
 # ----------------
-# This is the last tutorial. The gallery lists every tutorial again, from tensors to this one,
-# and the posts take the ideas further: "Forward, backward and the computational graph" shows
-# the graph autograd records on every forward pass, the run-time cousin of the graph
-# ``torch.export`` captures once, and "Best practices and common pitfalls" collects the habits
-# these pages rely on. For deployment itself, the documentation of ONNX Runtime, AOTInductor
-# and ExecuTorch takes over from here.
+# This is the last tutorial. `The gallery <../>`_ lists every tutorial again, from tensors to
+# this one, and the posts take the ideas further: `Forward, backward and the computational
+# graph <../../posts/computational-graph/>`_ shows the graph autograd records on every forward
+# pass, the run-time cousin of the graph ``torch.export`` captures once, and `Best practices
+# and common pitfalls <../../posts/best-practices/>`_ collects the habits these pages rely on.
+# For deployment itself, the documentation of ONNX Runtime, AOTInductor and ExecuTorch takes
+# over from here.

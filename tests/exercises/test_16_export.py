@@ -77,6 +77,16 @@ def test_rescale_checker_accepts_torch_cond_and_the_branchless_solution():
         assert verdict is True and printed == "correct\n", module_class.__name__
 
 
+def test_rescale_checker_accepts_picking_with_a_scalar_where():
+    class PickBoth(nn.Module):  # the page's other branch-free way: compute both, pick one
+        def forward(self, x):
+            largest = x.abs().max()
+            return torch.where(largest > 1, x / largest, x)
+
+    verdict, printed = run_quietly(CHECKS["check_rescale"], PickBoth)
+    assert verdict is True and printed == "correct\n"
+
+
 def test_rescale_checker_rejects_a_python_if_on_a_tensor():
     class Wrong(nn.Module):
         def forward(self, x):
@@ -88,6 +98,7 @@ def test_rescale_checker_rejects_a_python_if_on_a_tensor():
     verdict, printed = run_quietly(CHECKS["check_rescale"], Wrong)
     assert verdict is False
     assert printed.startswith("not correct: torch.export.export raised")
+    assert "  at: if largest > 1:" in printed  # the line export names
     # export's partial graph went to the checker's buffer, not into the message
     assert "def forward" not in printed
 
@@ -100,7 +111,7 @@ def test_rescale_checker_rejects_an_elementwise_where():
 
     verdict, printed = run_quietly(CHECKS["check_rescale"], Wrong)
     assert verdict is False
-    assert printed.startswith("not correct: with entries up to 5, expected")
+    assert printed.startswith("not correct: with entries up to 5 in size, expected")
 
 
 def test_rescale_checker_rejects_always_dividing():
@@ -113,6 +124,55 @@ def test_rescale_checker_rejects_always_dividing():
     assert printed.startswith("not correct: with entries inside [-1, 1], expected")
 
 
+def test_rescale_checker_rejects_the_largest_value_instead_of_the_largest_size():
+    class Wrong(nn.Module):
+        def forward(self, x):
+            return x / x.max().clamp(min=1.0)  # misses a large negative entry
+
+    verdict, printed = run_quietly(CHECKS["check_rescale"], Wrong)
+    assert verdict is False and printed.startswith("not correct: with ")
+
+
+def test_rescale_checker_rejects_rescaling_each_row_on_its_own():
+    class Wrong(nn.Module):
+        def forward(self, x):
+            return x / x.abs().amax(dim=1, keepdim=True).clamp(min=1.0)
+
+    verdict, printed = run_quietly(CHECKS["check_rescale"], Wrong)
+    assert verdict is False
+    assert printed.startswith("not correct: with entries up to 5 in size, expected")
+
+
+def test_rescale_checker_reports_a_cond_branch_that_returns_its_input():
+    class Wrong(nn.Module):
+        def forward(self, x):
+            largest = x.abs().max()
+            return torch.cond(largest > 1, lambda t, m: t / m, lambda t, m: t, (x, largest))
+
+    verdict, printed = run_quietly(CHECKS["check_rescale"], Wrong)
+    assert verdict is False
+    assert printed.startswith("not correct: torch.export.export raised")
+
+
+def test_checkers_report_an_exception_without_a_message():
+    # a reader's placeholder: NotImplementedError() has an empty message
+    def unfinished(*args):
+        raise NotImplementedError
+
+    class Unfinished(nn.Module):
+        def forward(self, x):
+            raise NotImplementedError
+
+    for name, candidate in [
+        ("check_export_for_serving", unfinished),
+        ("check_rescale", Unfinished),
+        ("check_predict", unfinished),
+    ]:
+        verdict, printed = run_quietly(CHECKS[name], candidate)
+        assert verdict is False and printed.startswith("not correct:"), name
+        assert "NotImplementedError" in printed, name
+
+
 def test_predict_checker_accepts_the_reference_solution():
     def solution(session, images):
         name = session.get_inputs()[0].name
@@ -121,6 +181,17 @@ def test_predict_checker_accepts_the_reference_solution():
 
     verdict, printed = run_quietly(CHECKS["check_predict"], solution)
     assert verdict is True and printed == "correct\n"
+
+
+def test_predict_checker_rejects_a_guessed_input_name():
+    def wrong(session, images):
+        batch = images.reshape(len(images), 64).astype(np.float32)
+        (logits,) = session.run(None, {"pixels": batch})  # the page's name, not this file's
+        return logits.argmax(axis=1)
+
+    verdict, printed = run_quietly(CHECKS["check_predict"], wrong)
+    assert verdict is False
+    assert printed.startswith("not correct: raised ValueError") and "'scans'" in printed
 
 
 def test_predict_checker_rejects_float64_input():
