@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from .cache import read_notebook
+from .convert import GALLERY_KEY
 from .pipeline import TutorialResult
 from .target import label
 
@@ -69,7 +71,7 @@ def _thumbnail_figure(notebook: nbformat.NotebookNode) -> bytes | None:
     ]
     if not figures:
         return None
-    wanted = notebook.metadata.get("sphinx_gallery", {}).get("thumbnail_number", 1)
+    wanted = notebook.metadata.get(GALLERY_KEY, {}).get("thumbnail_number", 1)
     try:
         index = int(wanted) - 1 if int(wanted) > 0 else int(wanted)  # -1: the last one
         chosen = figures[index]
@@ -80,11 +82,13 @@ def _thumbnail_figure(notebook: nbformat.NotebookNode) -> bytes | None:
 
 def describe(result: TutorialResult) -> Tutorial:
     """Read a tutorial's title, summary and thumbnail figure from its executed notebook."""
-    notebook = nbformat.read(result.notebook_path, as_version=4)
-    title, summary = result.stem, ""
+    notebook = read_notebook(result.notebook_path)
+    # The title convert stored (sphinx-gallery's rule), the one every later stage reads.
+    title = notebook.metadata.get(GALLERY_KEY, {}).get("title") or result.stem
+    summary = ""
     for cell in notebook.cells:
-        if cell.cell_type == "markdown" and (match := _H1.search(cell.source)):
-            title, summary = match.group(1), _summary(cell.source)
+        if cell.cell_type == "markdown" and _H1.search(cell.source):
+            summary = _summary(cell.source)
             break
     return Tutorial(result, title, summary, _thumbnail_figure(notebook))
 

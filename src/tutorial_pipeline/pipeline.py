@@ -15,7 +15,14 @@ from pathlib import Path
 
 from . import forkserver
 from . import target as targets
-from .cache import NotebookCache, Record, cache_key, environment_fingerprint, imported_modules
+from .cache import (
+    NotebookCache,
+    Record,
+    cache_key,
+    environment_fingerprint,
+    imported_modules,
+    read_notebook,
+)
 from .convert import script_to_notebook
 from .errors import TutorialError
 from .execute import (
@@ -294,17 +301,13 @@ def _build_one(
     key, wanted = plan.keys[script], plan.wanted[script]
     record = plan.published[script]
     if record is not None and record.key != key:  # a run on another target, published as is
-        import nbformat
-
-        check_outputs(nbformat.read(record.notebook_path, as_version=4), script)
+        check_outputs(read_notebook(record.notebook_path), script, strict=strict)
         log.info("%s: published from its run on %s", script.name, record.target)
         return TutorialResult(script, record, executed=False, wanted=wanted)
     with cache.lock(script.stem):
         record = cache.load(script.stem, key)
         if record is not None:
-            import nbformat
-
-            check_outputs(nbformat.read(record.notebook_path, as_version=4), script, strict=strict)
+            check_outputs(read_notebook(record.notebook_path), script, strict=strict)
             log.info("%s: up to date (ran in %.1f s)", script.name, record.seconds)
             return TutorialResult(script, record, executed=False, wanted=wanted)
         check_loopback(script)

@@ -44,6 +44,7 @@ from pathlib import Path
 import nbformat
 
 from . import apiref
+from .cache import read_notebook
 from .convert import (
     GALLERY_KEY,
     HIDDEN_KEY,
@@ -54,13 +55,13 @@ from .convert import (
     visible_start,
 )
 from .gallery import generated_page
+from .pipeline import SECTION_HEADERS
+from .rst import markdown_escape
 
 __all__ = ["downloadable_script"]  # the script a reader downloads (convert.py)
 
 #: Where the API index is, as a page of the site.
 API_INDEX_URI = "tutorials/api-index.md"
-#: The header files that make a subfolder of tutorials/ a section (sphinx-gallery's names).
-HEADER_FILES = ("GALLERY_HEADER.rst", "README.rst", "README.txt")
 #: sphinx-gallery's default ``capture_repr``.
 DEFAULT_CAPTURE_REPR = ("_repr_html_", "__repr__")
 _REPR_MIME = {"_repr_html_": "text/html", "__repr__": "text/plain", "__str__": "text/plain"}
@@ -200,10 +201,6 @@ class SiteIndex:
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(Path(path), as_version=4)
-
-
 def site_index(tutorials: dict, files, tutorials_dir: Path) -> SiteIndex:
     """The targets of the site: every tutorial (``tutorials``: page URI -> gallery
     `Tutorial`) with its labels and headings, and every Markdown page of ``files``."""
@@ -273,10 +270,6 @@ def api_uses(tutorials: dict, pages: Path) -> list[tuple[str, str, dict]]:
         api = notebook.metadata.get(PAGE_KEY, {}).get("api", {})
         uses.append((tutorial.title, posixpath.basename(uri), api))
     return uses
-
-
-def _markdown_text(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]$~])", r"\\\1", text).replace("<", "&lt;")
 
 
 def collect_warnings(notebook, index: SiteIndex, *, script: Path) -> None:
@@ -362,7 +355,7 @@ def publish_notebook(
             return text
         url, title = resolved
         if not reference.get("explicit"):
-            text = _markdown_text(title)
+            text = markdown_escape(title)
         return f"[{text}]({url})"
 
     import ast
@@ -578,7 +571,7 @@ def render_api_index(tutorials: list[tuple[str, str, dict]]) -> str:
     for group in sorted(groups):
         lines += [f"## `{group}`", ""]
         for name in groups[group]:
-            pages = ", ".join(f"[{_markdown_text(t)}]({link})" for t, link in uses[name])
+            pages = ", ".join(f"[{markdown_escape(t)}]({link})" for t, link in uses[name])
             lines.append(f"- [`{name}`]({urls[name]}){{ #{_anchor(name)} }}: {pages}")
         lines.append("")
     if not uses:
@@ -595,7 +588,7 @@ def _anchor(name: str) -> str:
 
 def section_header(folder: Path) -> Path | None:
     """The gallery header of a subfolder of tutorials/, if it has one."""
-    for name in HEADER_FILES:
+    for name in SECTION_HEADERS:
         if (folder / name).is_file():
             return folder / name
     return None

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 
+from .cache import read_notebook
 from .convert import LINE_KEY, script_to_notebook
 from .errors import TutorialError
 
@@ -33,13 +34,6 @@ from .errors import TutorialError
 CURRENT = "current"
 #: The notebook-level metadata the run itself wrote (the kernel's), kept from the run.
 _RUN_METADATA = ("kernelspec", "language_info")
-
-
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """A notebook this build wrote (checked by its SHA-256 or its name): parsed, not
-    validated again against nbformat's schema, which for a notebook of figures takes longer
-    than everything else a no-change rebuild does with it."""
-    return nbformat.v4.reads(Path(path).read_text(encoding="utf-8"))
 
 
 def _line_map(executed: list, fresh: list) -> dict[int, int]:

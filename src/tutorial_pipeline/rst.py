@@ -742,7 +742,8 @@ _ENTITY = re.compile(r"&(?=#?\w+;)")
 _LINE_START = re.compile(r"^(#|>|[-+=]|\d+[.)])(?=\s|$)")
 
 
-def _escape(text: str) -> str:
+def markdown_escape(text: str) -> str:
+    """``text`` as Markdown that shows it as it is (its markup characters escaped)."""
     text = _ENTITY.sub("&amp;", text)
     text = _MD_ESCAPE.sub(r"\\\1", text)
     return text.replace("<", "&lt;").replace(">", "&gt;")
@@ -906,7 +907,7 @@ class _Writer:
         fence = "`" * (longest + 1)
         block = f"{fence}{language}\n{code}\n{fence}"
         caption = node.get("caption")
-        return f"**{_escape(caption)}**\n\n{block}" if caption else block
+        return f"**{markdown_escape(caption)}**\n\n{block}" if caption else block
 
     def b_doctest_block(self, node):
         return f"```pycon\n{node.astext()}\n```"
@@ -1045,7 +1046,9 @@ class _Writer:
         classes = [c for c in node.get("classes", []) if not c.startswith("admonition-")]
         if "seealso" in classes:
             kind, title = ADMONITIONS["seealso"]
-            return self.admonition(kind, _escape(title), self.blocks(node.children), "seealso")
+            return self.admonition(
+                kind, markdown_escape(title), self.blocks(node.children), "seealso"
+            )
         title_node = node[0] if node.children and isinstance(node[0], nodes.title) else None
         title = self.inlines(title_node) if title_node else "Note"
         known = [
@@ -1076,7 +1079,7 @@ class _Writer:
     def _named_admonition(self, node):
         name = type(node).__name__
         kind, title = ADMONITIONS[name]
-        return self.admonition(kind, _escape(title), self.blocks(node.children), name)
+        return self.admonition(kind, markdown_escape(title), self.blocks(node.children), name)
 
     b_note = b_tip = b_hint = b_important = b_warning = _named_admonition
     b_caution = b_attention = b_danger = b_error = _named_admonition
@@ -1094,7 +1097,7 @@ class _Writer:
         return self.admonition("info", title, self.blocks(rest), "sidebar")
 
     def b_version_note(self, node):
-        label = "*" + _escape(_VERSION_TEXT[node["kind"]].format(node["version"])) + "*"
+        label = "*" + markdown_escape(_VERSION_TEXT[node["kind"]].format(node["version"])) + "*"
         body = self.blocks(node.children)
         if not body:
             return label
@@ -1166,7 +1169,7 @@ class _Writer:
         anchors = "".join(
             f'<span id="{html.escape(i)}"></span>' for i in node["ids"] if i not in self.labels
         )
-        return f"{anchors}\\[{_escape(label)}\\] {body}"
+        return f"{anchors}\\[{markdown_escape(label)}\\] {body}"
 
     b_citation = b_footnote
 
@@ -1177,7 +1180,7 @@ class _Writer:
 
     def inline(self, node) -> str:
         if isinstance(node, nodes.Text):
-            return _escape(node.astext().replace("\n", " "))
+            return markdown_escape(node.astext().replace("\n", " "))
         method = getattr(self, "i_" + type(node).__name__, None)
         if method is None:
             return self.inlines(node)
@@ -1221,10 +1224,10 @@ class _Writer:
         return anchors + self.inlines(node)
 
     def i_footnote_reference(self, node):
-        return f"<sup>[{_escape(node.astext())}](#{node.get('refid', '')})</sup>"
+        return f"<sup>[{markdown_escape(node.astext())}](#{node.get('refid', '')})</sup>"
 
     def i_citation_reference(self, node):
-        return f"[\\[{_escape(node.astext())}\\]](#{node.get('refid', '')})"
+        return f"[\\[{markdown_escape(node.astext())}\\]](#{node.get('refid', '')})"
 
     def i_abbreviation(self, node):
         title = html.escape(node.get("explanation", ""), quote=True)
@@ -1257,7 +1260,7 @@ class _Writer:
             )
             css = f' class="{html.escape(classes)}"' if classes else ""
             return f'<img src="{html.escape(uri)}" alt="{html.escape(alt)}"{extra}{css}>'
-        return f"![{_escape(alt)}]({_url(uri)})"
+        return f"![{markdown_escape(alt)}]({_url(uri)})"
 
     def i_problematic(self, node):
         """Markup docutils could not make sense of: a warning (level 2) reaches the page only
@@ -1266,7 +1269,7 @@ class _Writer:
             raise self.context.fail(
                 self.context.line(node.line), f"reST: cannot render {node.astext()!r}"
             )
-        return _escape(node.astext())
+        return markdown_escape(node.astext())
 
     def i_xref(self, node):
         index = len(self.prose.references)
@@ -1278,7 +1281,7 @@ class _Writer:
                 "explicit": bool(node["explicit"]),
             }
         )
-        return f"[{_escape(node.astext())}](xref:{index})"
+        return f"[{markdown_escape(node.astext())}](xref:{index})"
 
     def i_api_ref(self, node):
         display = _code_span(node.astext())
@@ -1293,7 +1296,7 @@ class _Writer:
 
     def i_download_ref(self, node):
         name = self.context.add_file(node["target"], self.context.locate(node.line, node.rawsource))
-        return f"[{_escape(node.astext())}]({_url(name)})"
+        return f"[{markdown_escape(node.astext())}]({_url(name)})"
 
 
 def _is_relative(uri: str) -> bool:
