@@ -210,8 +210,9 @@ def check_accuracy(candidate) -> bool:
     except Exception as exc:  # report the reader's error instead of raising it
         print(f"not correct: raised {type(exc).__name__}: {exc}")
         return False
-    if isinstance(got, torch.Tensor) and got.numel() == 1:
-        got = got.item()
+    if isinstance(got, torch.Tensor):
+        print(f"not correct: expected a Python float, got {got!r}; call .item() on it")
+        return False
     if not isinstance(got, float | int) or abs(got - expected) > 1e-6:
         print(f"not correct: expected {expected} for 13 of 20 right, got {got!r}")
         return False
@@ -349,6 +350,9 @@ def check_predict_digits(candidate) -> bool:
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
         shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
         print(f"not correct: expected a tensor of shape {tuple(expected.shape)}, got {shape}")
+        return False
+    if got.is_floating_point():
+        print(f"not correct: expected integer class indices, got dtype {got.dtype}")
         return False
     if any(grad_enabled):
         print(
