@@ -19,10 +19,10 @@ properly. Read it first to see how the pieces fit together, then follow the link
 * Python basics, and ``torch``, ``scikit-learn`` and ``matplotlib`` installed
 * nothing else: every step links to the tutorial that explains it in depth
 
-The data is scikit-learn's bundled handwritten digits (1,797 real 8x8 scans), so nothing is
-downloaded and the page runs in seconds on a laptop CPU. For a real project, use a larger
-dataset (for example ``torchvision.datasets.MNIST``, see `Data <../04_data/>`_), a bigger
-model and more epochs.
+The data is scikit-learn's bundled handwritten digits (1,797 images of 8x8 pixels, with
+values 0 to 16), so nothing is downloaded and the page runs in seconds on a laptop CPU. For a
+real project, use a larger dataset (for example ``torchvision.datasets.MNIST``, see
+`Data <../04_data/>`_), a bigger model and more epochs.
 """
 
 # %%
@@ -135,10 +135,11 @@ print("above 90%: True")
 # --------------------------------------
 # ``model.state_dict()`` holds every weight by name; saving it (not the whole model object) is
 # the recommended format. Loading needs the same architecture, so ``make_model()`` builds an
-# untrained copy and ``load_state_dict`` fills it in. ``weights_only=True`` makes
-# ``torch.load`` refuse anything but tensors and plain containers, so loading a file from
-# elsewhere cannot run code (`Checkpointing <../06_checkpointing/>`_). The file goes into a
-# temporary directory that disappears afterwards.
+# untrained copy and ``load_state_dict`` fills it in. ``weights_only=True`` (the default since
+# PyTorch 2.6, written out to make it visible) restricts ``torch.load`` to tensors, numbers and
+# plain containers, so a file cannot slip arbitrary Python objects into your program; PyTorch's
+# docs still say to load only files you trust (`Checkpointing <../06_checkpointing/>`_). The
+# file goes into a temporary directory that disappears afterwards.
 import tempfile
 from pathlib import Path
 
