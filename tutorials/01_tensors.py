@@ -272,15 +272,20 @@ print("unsqueeze(0):    ", tuple(torch.rand(3, 5).unsqueeze(0).shape), "(adds a 
 # %%
 # Indexing: slices, boolean masks and fancy indexing
 # --------------------------------------------------
-# Slicing works as in NumPy and returns a view. A boolean mask of the same shape selects the
-# elements where it is ``True`` (the result is 1-D, a copy). A tensor of integer indices picks
-# whole rows (or elements, with one index tensor per dimension).
+# Slicing works as in NumPy and returns a view, with one difference: the step must be
+# positive (``flip`` reverses a dimension, as a copy). A boolean mask of the same shape selects
+# the elements where it is ``True`` (the result is 1-D, a copy). A tensor of integer indices
+# picks whole rows (or elements, with one index tensor per dimension).
 g = torch.arange(20).reshape(4, 5)
 print(g)
 print("g[1]        ->", g[1].tolist())
 print("g[:, 2]     ->", g[:, 2].tolist())
 print("g[1:3, ::2] ->", g[1:3, ::2].tolist())
 print("g[-1, -2:]  ->", g[-1, -2:].tolist())
+try:
+    g[::-1]
+except ValueError as err:
+    print("g[::-1] ValueError:", err, "| g.flip(0)[0] ->", g.flip(0)[0].tolist())
 
 mask = g % 3 == 0
 print("mask g % 3 == 0 selects:", g[mask].tolist())
