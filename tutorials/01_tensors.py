@@ -430,7 +430,8 @@ assert check_matmul(my_matmul)
 # Write ``pairwise_sq_dists(x, y)`` for points ``x`` of shape ``(n, d)`` and ``y`` of shape
 # ``(m, d)``: it returns the ``(n, m)`` matrix whose entry ``(i, j)`` is the squared Euclidean
 # distance between ``x[i]`` and ``y[j]``. Use no Python loop: give the two tensors shapes that
-# broadcast to ``(n, m, d)``. ``check_pairwise`` compares your result with ``torch.cdist``.
+# broadcast to ``(n, m, d)``. ``check_pairwise`` compares your result with ``torch.cdist``; it
+# sees only the numbers, so a loop would pass too, and keeping to broadcasting is up to you.
 import torch
 
 
