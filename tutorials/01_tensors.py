@@ -488,13 +488,13 @@ assert check_pairwise(pairwise_sq_dists)
 # NumPy and PIL store a batch of images as ``(N, H, W, C)``, PyTorch's layers expect
 # ``(N, C, H, W)``. Write ``to_channels_first(images)`` that converts the first layout into
 # the second, so that ``out[n, c, h, w] == images[n, h, w, c]``. ``check_channels_first``
-# tries it on a small batch whose values are all different.
+# tries it on a small batch whose sizes and values are all different.
 import torch
 
 
 def check_channels_first(candidate) -> bool:
     """Run ``candidate`` on a fixed (N, H, W, C) batch; print 'correct' or what is wrong."""
-    images = torch.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2)  # N=2, H=3, W=4, C=2
+    images = torch.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)  # N=2, H=4, W=5, C=3
     expected = images.permute(0, 3, 1, 2)
     try:
         got = candidate(images.clone())
@@ -506,9 +506,10 @@ def check_channels_first(candidate) -> bool:
         print(f"not correct: expected shape {tuple(expected.shape)}, got {shape}")
         return False
     if not torch.equal(got, expected):
+        n, c, h, _ = (got != expected).nonzero()[0].tolist()  # the first row that differs
         print(
-            "not correct: channel 0 of image 0 should be "
-            f"{expected[0, 0].tolist()}, got {got[0, 0].tolist()}"
+            f"not correct: row {h} of channel {c} of image {n} should be "
+            f"{expected[n, c, h].tolist()}, got {got[n, c, h].tolist()}"
         )
         return False
     print("correct")
