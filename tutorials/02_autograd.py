@@ -140,13 +140,18 @@ print("the gradient doubled: True")
 # gradient :math:`2p` again.
 #
 # .. note::
-#    A graph is freed as soon as ``backward()`` has used it, which is why the cells above rebuild
-#    the expression before each call. Calling ``backward()`` twice on the *same* graph raises an
-#    error unless the first call passed ``retain_graph=True``.
+#    ``backward()`` frees the values the graph saved for it (``p**2`` saves ``p``), which is why
+#    the cells above rebuild the expression before each call. A second ``backward()`` through
+#    the *same* graph then raises an error, unless the first call passed ``retain_graph=True``.
 p.grad = None
-(p**2).sum().backward()
+loss = (p**2).sum()
+loss.backward()
 torch.testing.assert_close(p.grad, 2 * p.detach())
 print("after zeroing and 1 backward:", p.grad.tolist())
+try:
+    loss.backward()
+except RuntimeError as err:
+    print("the same graph again: RuntimeError:", str(err).split(" (")[0])
 
 # %%
 # Data for a line fit
