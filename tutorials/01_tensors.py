@@ -285,7 +285,7 @@ print("g[-1, -2:]  ->", g[-1, -2:].tolist())
 try:
     g[::-1]
 except ValueError as err:
-    print("g[::-1] ValueError:", err, "| g.flip(0)[0] ->", g.flip(0)[0].tolist())
+    print("g[::-1] ValueError:", err, "| g[:, 0].flip(0) ->", g[:, 0].flip(0).tolist())
 
 mask = g % 3 == 0
 print("mask g % 3 == 0 selects:", g[mask].tolist())
