@@ -217,7 +217,7 @@ assert final_loss < true_line_loss
 
 fig, (ax_loss, ax_fit) = plt.subplots(1, 2, figsize=(9, 3.5), constrained_layout=True)
 ax_loss.plot(losses, label="gradient descent")
-ax_loss.axhline(true_line_loss, color="k", linestyle="--", label="true line")
+ax_loss.axhline(true_line_loss, color="k", linestyle="--", label="loss of the true line")
 ax_loss.legend()
 ax_loss.set_yscale("log")
 ax_loss.set_xlabel("step")
