@@ -19,10 +19,10 @@ properly. Read it first to see how the pieces fit together, then follow the link
 * Python basics, and ``torch``, ``scikit-learn`` and ``matplotlib`` installed
 * nothing else: every step links to the tutorial that explains it in depth
 
-The data is scikit-learn's bundled handwritten digits (1,797 real 8x8 scans), so nothing is
-downloaded and the page runs in seconds on a laptop CPU. For a real project, use a larger
-dataset (for example ``torchvision.datasets.MNIST``, see `Data <../04_data/>`_), a bigger
-model and more epochs.
+The data is scikit-learn's bundled handwritten digits (1,797 images of 8x8 pixels, with
+values 0 to 16), so nothing is downloaded and the page runs in seconds on a laptop CPU. For a
+real project, use a larger dataset (for example ``torchvision.datasets.MNIST``, see
+`Data <../04_data/>`_), a bigger model and more epochs.
 """
 
 # %%
@@ -127,18 +127,19 @@ test_pred = predict(model, test_images)
 n_correct = (test_pred == test_labels).sum().item()
 test_acc = n_correct / len(test_labels)
 print(f"test accuracy: {test_acc:.1%} ({n_correct} of {len(test_labels)} images)")
-assert test_acc > 0.95, test_acc
-print("above 95%: True")
+assert test_acc > 0.9, test_acc  # chance is 10%; the margin leaves room for other devices
+print("above 90%: True")
 
 # %%
 # 6. Save the weights and load them back
 # --------------------------------------
 # ``model.state_dict()`` holds every weight by name; saving it (not the whole model object) is
 # the recommended format. Loading needs the same architecture, so ``make_model()`` builds an
-# untrained copy and ``load_state_dict`` fills it in. ``weights_only=True`` makes
-# ``torch.load`` refuse anything but tensors and plain containers, so loading a file from
-# elsewhere cannot run code (`Checkpointing <../06_checkpointing/>`_). The file goes into a
-# temporary directory that disappears afterwards.
+# untrained copy and ``load_state_dict`` fills it in. ``weights_only=True`` (the default since
+# PyTorch 2.6, written out to make it visible) restricts ``torch.load`` to tensors, numbers and
+# plain containers, so a file cannot slip arbitrary Python objects into your program; PyTorch's
+# docs still say to load only files you trust (`Checkpointing <../06_checkpointing/>`_). The
+# file goes into a temporary directory that disappears afterwards.
 import tempfile
 from pathlib import Path
 
@@ -210,8 +211,9 @@ def check_accuracy(candidate) -> bool:
     except Exception as exc:  # report the reader's error instead of raising it
         print(f"not correct: raised {type(exc).__name__}: {exc}")
         return False
-    if isinstance(got, torch.Tensor) and got.numel() == 1:
-        got = got.item()
+    if isinstance(got, torch.Tensor):
+        print(f"not correct: expected a Python float, got {got!r}; call .item() on it")
+        return False
     if not isinstance(got, float | int) or abs(got - expected) > 1e-6:
         print(f"not correct: expected {expected} for 13 of 20 right, got {got!r}")
         return False
@@ -349,6 +351,9 @@ def check_predict_digits(candidate) -> bool:
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
         shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
         print(f"not correct: expected a tensor of shape {tuple(expected.shape)}, got {shape}")
+        return False
+    if got.is_floating_point():
+        print(f"not correct: expected integer class indices, got dtype {got.dtype}")
         return False
     if any(grad_enabled):
         print(

@@ -272,15 +272,20 @@ print("unsqueeze(0):    ", tuple(torch.rand(3, 5).unsqueeze(0).shape), "(adds a 
 # %%
 # Indexing: slices, boolean masks and fancy indexing
 # --------------------------------------------------
-# Slicing works as in NumPy and returns a view. A boolean mask of the same shape selects the
-# elements where it is ``True`` (the result is 1-D, a copy). A tensor of integer indices picks
-# whole rows (or elements, with one index tensor per dimension).
+# Slicing works as in NumPy and returns a view, with one difference: the step must be
+# positive (``flip`` reverses a dimension, as a copy). A boolean mask of the same shape selects
+# the elements where it is ``True`` (the result is 1-D, a copy). A tensor of integer indices
+# picks whole rows (or elements, with one index tensor per dimension).
 g = torch.arange(20).reshape(4, 5)
 print(g)
 print("g[1]        ->", g[1].tolist())
 print("g[:, 2]     ->", g[:, 2].tolist())
 print("g[1:3, ::2] ->", g[1:3, ::2].tolist())
 print("g[-1, -2:]  ->", g[-1, -2:].tolist())
+try:
+    g[::-1]
+except ValueError as err:
+    print("g[::-1] ValueError:", err, "| g[:, 0].flip(0) ->", g[:, 0].flip(0).tolist())
 
 mask = g % 3 == 0
 print("mask g % 3 == 0 selects:", g[mask].tolist())
@@ -425,7 +430,8 @@ assert check_matmul(my_matmul)
 # Write ``pairwise_sq_dists(x, y)`` for points ``x`` of shape ``(n, d)`` and ``y`` of shape
 # ``(m, d)``: it returns the ``(n, m)`` matrix whose entry ``(i, j)`` is the squared Euclidean
 # distance between ``x[i]`` and ``y[j]``. Use no Python loop: give the two tensors shapes that
-# broadcast to ``(n, m, d)``. ``check_pairwise`` compares your result with ``torch.cdist``.
+# broadcast to ``(n, m, d)``. ``check_pairwise`` compares your result with ``torch.cdist``; it
+# sees only the numbers, so a loop would pass too, and keeping to broadcasting is up to you.
 import torch
 
 
@@ -482,13 +488,13 @@ assert check_pairwise(pairwise_sq_dists)
 # NumPy and PIL store a batch of images as ``(N, H, W, C)``, PyTorch's layers expect
 # ``(N, C, H, W)``. Write ``to_channels_first(images)`` that converts the first layout into
 # the second, so that ``out[n, c, h, w] == images[n, h, w, c]``. ``check_channels_first``
-# tries it on a small batch whose values are all different.
+# tries it on a small batch whose sizes and values are all different.
 import torch
 
 
 def check_channels_first(candidate) -> bool:
     """Run ``candidate`` on a fixed (N, H, W, C) batch; print 'correct' or what is wrong."""
-    images = torch.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2)  # N=2, H=3, W=4, C=2
+    images = torch.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)  # N=2, H=4, W=5, C=3
     expected = images.permute(0, 3, 1, 2)
     try:
         got = candidate(images.clone())
@@ -500,9 +506,10 @@ def check_channels_first(candidate) -> bool:
         print(f"not correct: expected shape {tuple(expected.shape)}, got {shape}")
         return False
     if not torch.equal(got, expected):
+        n, c, h, _ = (got != expected).nonzero()[0].tolist()  # the first row that differs
         print(
-            "not correct: channel 0 of image 0 should be "
-            f"{expected[0, 0].tolist()}, got {got[0, 0].tolist()}"
+            f"not correct: row {h} of channel {c} of image {n} should be "
+            f"{expected[n, c, h].tolist()}, got {got[n, c, h].tolist()}"
         )
         return False
     print("correct")

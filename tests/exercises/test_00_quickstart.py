@@ -14,6 +14,20 @@ def test_accuracy_checker_rejects_a_count_instead_of_a_fraction():
     assert verdict is False and printed.startswith("not correct:")
 
 
+def test_accuracy_checker_rejects_a_tensor_instead_of_a_python_float():
+    def wrong(logits, labels):
+        return (logits.argmax(dim=1) == labels).float().mean()  # tensor(0.65): .item() missing
+
+    verdict, printed = run_quietly(CHECKS["check_accuracy"], wrong)
+    assert verdict is False and printed.startswith("not correct: expected a Python float")
+
+
+def test_accuracy_checker_accepts_the_reference_solution():
+    namespace = load_solution("00_quickstart", "check_accuracy")
+    verdict, printed = run_quietly(namespace["check_accuracy"], namespace["accuracy"])
+    assert verdict is True and printed == "correct\n"
+
+
 def test_train_step_checker_rejects_a_step_without_zero_grad():
     def wrong(model, optimizer, loss_fn, x, y):
         loss = loss_fn(model(x), y)
@@ -42,6 +56,17 @@ def test_predict_checker_rejects_predictions_with_gradient_tracking():
     verdict, printed = run_quietly(CHECKS["check_predict_digits"], wrong)
     assert verdict is False
     assert printed.startswith("not correct: the forward pass recorded the graph")
+
+
+def test_predict_checker_rejects_float_class_indices():
+    def wrong(model, images):
+        model.eval()
+        with torch.no_grad():
+            return model(images).argmax(dim=1).float()  # right values, but not indices
+
+    verdict, printed = run_quietly(CHECKS["check_predict_digits"], wrong)
+    assert verdict is False
+    assert printed.startswith("not correct: expected integer class indices")
 
 
 def test_predict_checker_accepts_inference_mode():

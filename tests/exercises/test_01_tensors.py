@@ -47,6 +47,26 @@ def test_channels_first_checker_rejects_reshape():
     assert "channel 0 of image 0" in printed
 
 
+def test_channels_first_checker_rejects_swapping_batch_and_channels():
+    # With N == C the result had the right shape and the message showed equal "should be" and
+    # "got" values; the batch's sizes now all differ, so the shape gives it away.
+    verdict, printed = run_quietly(CHECKS["check_channels_first"], lambda x: x.permute(3, 0, 1, 2))
+    assert verdict is False
+    assert printed == "not correct: expected shape (2, 3, 4, 5), got (3, 2, 4, 5)\n"
+
+
+def test_channels_first_checker_shows_a_row_that_differs():
+    def wrong(images):
+        return images.permute(0, 3, 1, 2).flip(3)  # right shape, every row reversed
+
+    verdict, printed = run_quietly(CHECKS["check_channels_first"], wrong)
+    assert verdict is False
+    assert printed == (
+        "not correct: row 0 of channel 0 of image 0 should be [0, 3, 6, 9, 12], "
+        "got [12, 9, 6, 3, 0]\n"
+    )
+
+
 def test_channels_first_checker_accepts_movedim():
     verdict, printed = run_quietly(CHECKS["check_channels_first"], lambda x: x.movedim(-1, 1))
     assert verdict is True and printed == "correct\n"
