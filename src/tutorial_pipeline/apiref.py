@@ -290,9 +290,9 @@ def code_names(code: list[str]) -> dict[str, list[str]]:
     ``{"nn.Linear": ["torch.nn.Linear", url], ...}``. Modules themselves are not linked."""
     import ast
 
-    from sphinx_gallery.backreferences import NameFinder
+    from .adapters.sphinx_gallery import name_finder
 
-    finder = NameFinder()
+    finder = name_finder()
     for source in code:
         try:
             finder.visit(ast.parse(source))

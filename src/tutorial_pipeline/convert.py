@@ -159,7 +159,7 @@ def title_and_intro(path: Path, docstring: str) -> tuple[str, str]:
     directive. A docstring with no underlined heading falls back to sphinx-gallery's own rule
     (its first paragraph that is not a directive), which refuses an empty docstring.
     """
-    from sphinx_gallery.gen_rst import extract_intro_and_title
+    from .adapters.sphinx_gallery import extract_intro_and_title
 
     lines = docstring.splitlines()
     for index in range(len(lines) - 1):
@@ -206,11 +206,10 @@ def _code_cell(content: str, first_line: int) -> tuple[str, int, list[list[int]]
     that is not blank, ignore blocks and config comments included, so that line offsets stay
     the script's), the script line it starts on and the (first, last) script lines to hide.
     None when nothing in it would run (blank lines and config comments only)."""
-    from sphinx_gallery.py_source_parser import (
-        END_IGNORE_FLAG,
-        INFILE_CONFIG_PATTERN,
-        START_IGNORE_FLAG,
-    )
+    from .adapters import sphinx_gallery
+
+    start_ignore, end_ignore = sphinx_gallery.ignore_flags()
+    infile_config = sphinx_gallery.infile_config_pattern()
 
     numbered = list(enumerate(content.split("\n"), start=first_line))
     while numbered and not numbered[0][1].strip():
@@ -221,14 +220,14 @@ def _code_cell(content: str, first_line: int) -> tuple[str, int, list[list[int]]
     runs = False
     ignoring: int | None = None
     for number, line in numbered:
-        if re.match(START_IGNORE_FLAG, line):
+        if re.match(start_ignore, line):
             if ignoring is not None:
                 raise TutorialError(
                     None, number, "sphinx_gallery_start_ignore inside an ignore block"
                 )
             ignoring = number
             hidden.append(number)
-        elif re.match(END_IGNORE_FLAG, line):
+        elif re.match(end_ignore, line):
             if ignoring is None:
                 raise TutorialError(
                     None, number, "sphinx_gallery_end_ignore without a sphinx_gallery_start_ignore"
@@ -238,7 +237,7 @@ def _code_cell(content: str, first_line: int) -> tuple[str, int, list[list[int]]
         elif ignoring is not None:
             hidden.append(number)
             runs = runs or (bool(line.strip()) and not line.lstrip().startswith("#"))
-        elif INFILE_CONFIG_PATTERN.match(line + "\n"):
+        elif infile_config.match(line + "\n"):
             hidden.append(number)
         elif line.strip():
             runs = True
@@ -291,11 +290,13 @@ def downloadable_script(path: Path) -> bytes:
     import io
     import tokenize
 
-    from sphinx_gallery.py_source_parser import IGNORE_BLOCK_PATTERN
+    from .adapters.sphinx_gallery import ignore_block_pattern
+
+    ignore_blocks = ignore_block_pattern()
 
     data = Path(path).read_bytes()
     text = read_source(path)
-    stripped = IGNORE_BLOCK_PATTERN.sub("", text)
+    stripped = ignore_blocks.sub("", text)
     if stripped == text:
         return data
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -306,10 +307,12 @@ def check_config(path: Path, lines: list[str], warnings: list[dict] | None = Non
     """Refuse in-file settings that sphinx-gallery refuses (it warns; a strict build fails),
     and a ``sphinx_gallery_<name>`` its docs do not list (sphinx-gallery ignores it: a strict
     conversion fails, a tolerant one adds it to ``warnings``)."""
-    from sphinx_gallery.py_source_parser import INFILE_CONFIG_PATTERN
+    from .adapters.sphinx_gallery import infile_config_pattern
+
+    infile_config = infile_config_pattern()
 
     for number, line in enumerate(lines, start=1):
-        match = INFILE_CONFIG_PATTERN.match(line + "\n")
+        match = infile_config.match(line + "\n")
         if not match:
             continue
         name = match.group(1)
@@ -375,7 +378,7 @@ def _split_blocks(path: Path, source: str) -> tuple[dict, list]:
     reads files as UTF-8: a script in another encoding is parsed from a UTF-8 copy."""
     import tempfile
 
-    from sphinx_gallery.py_source_parser import split_code_and_text_blocks
+    from .adapters.sphinx_gallery import split_code_and_text_blocks
 
     if path.read_bytes().replace(b"\r\n", b"\n") == source.encode("utf-8"):
         return split_code_and_text_blocks(path)
@@ -443,9 +446,8 @@ def script_to_notebook(path: Path, *, strict: bool = False) -> nbformat.Notebook
     setting sphinx-gallery does not know, fails as an error does. Otherwise each is kept in
     the notebook's ``tutorial_page.warnings`` (script line and message) and the page renders
     as Sphinx renders it, which without ``-W`` goes on past a warning."""
-    from sphinx_gallery.notebook import jupyter_notebook_skeleton
-
     from . import apiref
+    from .adapters.sphinx_gallery import notebook_skeleton
     from .rst import docstring_lines, render_prose
 
     path = Path(path)
@@ -469,7 +471,7 @@ def script_to_notebook(path: Path, *, strict: bool = False) -> nbformat.Notebook
             layout.append(("code", code))
 
     prose = render_prose(path, texts, strict=strict)
-    notebook = nbformat.from_dict(jupyter_notebook_skeleton())
+    notebook = nbformat.from_dict(notebook_skeleton())
     notebook.nbformat_minor = 4
     for kind, item in layout:
         if kind == "code":

@@ -43,6 +43,7 @@ from tutorial_pipeline import (
     bound,
     publish,  # issue 9: cross-references, code links, API index
 )
+from tutorial_pipeline.adapters import git_revision
 from tutorial_pipeline.cache import PAGES, environment_fingerprint, reported_versions
 from tutorial_pipeline.errors import TutorialError
 from tutorial_pipeline.gallery import Tutorial, describe, render_gallery, thumbnail
@@ -390,10 +391,7 @@ def _revision_date(config, script: Path) -> str | None:
     plugin = config.plugins.get("git-revision-date-localized")
     if plugin is None:
         return None
-    _, timestamp = plugin.util.get_git_commit_timestamp(str(script))
-    locale = plugin.config.get("locale") or "en"
-    dates = plugin.util.get_date_formats_for_timestamp(int(timestamp), locale, add_spans=True)
-    return dates[plugin.config["type"]]
+    return git_revision.revision_date(plugin, script)
 
 
 # -- Search ----------------------------------------------------------------------------------

@@ -201,8 +201,7 @@ EXECUTE_MODES = ("auto", "never")
 
 def publish_target(script: Path) -> str | None:
     """The device type ``script`` asks its page to be published from, or None."""
-    from sphinx_gallery.py_source_parser import extract_file_config
-
+    from .adapters.sphinx_gallery import extract_file_config
     from .convert import read_source
 
     wanted = extract_file_config(read_source(script)).get(PUBLISH_TARGET)

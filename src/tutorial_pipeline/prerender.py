@@ -29,25 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import bound, publish
+from .adapters import mkdocs_jupyter
 from .convert import script_to_notebook, strict_tutorial
 from .pipeline import PARSE_LOCK, TutorialResult
 from .refresh import refresh_result
 
 log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
-
-# mkdocs-jupyter's settings that its render takes (plugin.py, ``on_pre_page``).
-_RENDER_OPTIONS = (
-    "kernel_name",
-    "theme",
-    "allow_errors",
-    "show_input",
-    "no_input",
-    "no_prompt",
-    "remove_tag_config",
-    "highlight_extra_classes",
-    "include_requirejs",
-    "custom_mathjax_url",
-)
 
 
 def strictness(config, tutorials_dir: Path) -> Callable[[Path], bool]:
@@ -132,25 +119,16 @@ class Prerender:
             log.debug("%s: could not render ahead (%s: %s)", result.stem, type(exc).__name__, exc)
 
     def _render_page(self, result: TutorialResult) -> None:
-        from mkdocs_jupyter import convert
-        from mkdocs_jupyter.plugin import _compute_cache_key, _get_cache_path, _get_nb_toc_tokens
-
         uri = f"tutorials/{result.stem}.ipynb"
         index = self._site_index()
         with PARSE_LOCK:  # code links parse the code (ast), which is not thread-safe here
             result = refresh_result(result, strict=self.strict, cache_root=self.cache_root)
             bound.publish_page(result, self.pages, src_uri=uri, index=index)
-        source = str(self.pages / uri)
-        cache_path = _get_cache_path(
-            self.config["cache_dir"], _compute_cache_key(source, self.config, False)
-        )
+        source = self.pages / uri
+        cache_path = mkdocs_jupyter.cache_path(source, self.config)
         if cache_path.exists():
             return
-        body = convert.nb2html(
-            source, execute=False, **{name: self.config[name] for name in _RENDER_OPTIONS}
-        )
-        toc_tokens, title = _get_nb_toc_tokens(source, self.config["toc_depth"])
-        entry = {"content": body, "toc_tokens": toc_tokens, "title": title}
+        entry = mkdocs_jupyter.render(source, self.config)
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         # Atomic: the page build may look for the entry at any moment.
         with tempfile.NamedTemporaryFile(
