@@ -84,31 +84,53 @@ def environment_fingerprint() -> str:
 EXECUTION_ROOT = "pipeline.py"
 
 
+def _module_file(dotted: str) -> str | None:
+    """The file of the package's module ``dotted`` (``adapters.sphinx_gallery``), relative to
+    the package, or None."""
+    path = dotted.replace(".", "/")
+    if (GLUE_DIR / path / "__init__.py").is_file():
+        return f"{path}/__init__.py"
+    if (GLUE_DIR / f"{path}.py").is_file():
+        return f"{path}.py"
+    return None
+
+
 def execution_modules() -> list[str]:
-    """The pipeline's modules that ``EXECUTION_ROOT`` imports, transitively (relative imports
-    of this package, found in the source), itself included: derived, so a module the
-    execution starts to use is in the cache key without anyone listing it."""
+    """The files of the pipeline's modules that ``EXECUTION_ROOT`` imports, transitively
+    (relative imports of this package found in the source, at module level or inside a
+    function; subpackages and their ``__init__`` included), itself included: derived, so a
+    module the execution starts to use is in the cache key without anyone listing it."""
     import ast
 
-    found, todo = set(), [EXECUTION_ROOT]
+    found: set[str] = set()
+    todo = [EXECUTION_ROOT.removesuffix(".py")]
     while todo:
-        name = todo.pop()
-        if name in found:
+        module = todo.pop()
+        file = _module_file(module)
+        if not module or file is None or file in found:
             continue
-        found.add(name)
-        for node in ast.walk(ast.parse((GLUE_DIR / name).read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                if node.module:
-                    todo.append(node.module.split(".")[0] + ".py")
-                else:  # from . import a, b
-                    todo += [f"{alias.name}.py" for alias in node.names]
-    return sorted(name for name in found if (GLUE_DIR / name).is_file())
+        found.add(file)
+        package = module if file.endswith("__init__.py") else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse((GLUE_DIR / file).read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            base = package.split(".") if package else []
+            base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+            target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            parts = target.split(".") if target else []
+            todo += [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+            todo += [".".join([*parts, alias.name]) for alias in node.names]
+    return sorted(found)
 
 
 def glue_fingerprint() -> str:
     """A hash of the pipeline's execution code, so that changing it re-runs everything."""
-    files = [GLUE_DIR / name for name in execution_modules()]
-    return _sha256(*(f"{p.name}\n{p.read_text(encoding='utf-8')}" for p in files))
+    return _sha256(
+        *(
+            f"{name}\n{(GLUE_DIR / name).read_text(encoding='utf-8')}"
+            for name in execution_modules()
+        )
+    )
 
 
 def reported_versions() -> dict[str, str]:
