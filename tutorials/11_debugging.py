@@ -202,11 +202,12 @@ plt.show()
 
 
 def too_large_init(model, gain=2.0):
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            m.weight.data.mul_(gain)
-            nn.init.zeros_(m.bias)
+    with torch.no_grad():  # changing weights in place is not part of the graph
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                m.weight.mul_(gain)
+                nn.init.zeros_(m.bias)
     return model
 
 
