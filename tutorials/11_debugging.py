@@ -311,11 +311,13 @@ print(f"gradient {x.grad.tolist()} finite: {torch.isfinite(x.grad).all().item()}
 assert torch.isfinite(x.grad).all()
 
 # %%
-# Reading shape and dtype errors
-# ------------------------------
-# Most crashes in a new model are shape or dtype mismatches, and the message says exactly what
-# was wrong once you know how to read it. Each example below makes one mistake on a batch of
-# 32 images; ``show_error`` runs it and prints the exception's first line.
+# Reading shape, dtype and device errors
+# --------------------------------------
+# Most crashes in a new model are shape, dtype or device mismatches, and the message says
+# exactly what was wrong once you know how to read it. Each example below makes one mistake on
+# a batch of 32 images; ``show_error`` runs it and prints the exception's first line. The last
+# one needs a second device, and every PyTorch build has one: ``meta``, whose tensors have a
+# shape and a dtype but no data. Here it stands in for a GPU.
 
 
 def show_error(code):
@@ -331,6 +333,7 @@ images = torch.rand(32, 8, 8)
 labels = torch.randint(0, 10, (32,))
 linear = nn.Linear(64, 10)
 logits = linear(images.flatten(1))
+linear_elsewhere = nn.Linear(64, 10).to("meta")  # a model moved to another device
 
 print("1. images not flattened:")
 show_error(lambda: linear(images))
@@ -344,6 +347,8 @@ print("5. no channel dimension for a convolution:")
 show_error(lambda: nn.Conv2d(1, 8, kernel_size=3)(images))
 print("6. view of a transposed tensor:")
 show_error(lambda: images.transpose(1, 2).view(32, 64))
+print("7. the model moved to another device, the batch left on the CPU:")
+show_error(lambda: linear_elsewhere(images.flatten(1)))
 
 # %%
 # How to read them:
@@ -362,6 +367,11 @@ show_error(lambda: images.transpose(1, 2).view(32, 64))
 #    one unbatched image with 32 channels; add the channel dimension: ``images.unsqueeze(1)``.
 # 6. ``view size is not compatible with input tensor's size and stride``: ``view`` needs
 #    contiguous memory; ``reshape`` copies when it must.
+# 7. ``Tensor on device meta is not on the expected device cpu``: the input, the first
+#    tensor of the operation, was on the CPU, so PyTorch expected the CPU and found the
+#    layer's weight on ``meta``. With the model on a GPU the message starts ``Expected all
+#    tensors to be on the same device`` instead. Either way, move every batch to the model's
+#    device, ``next(model.parameters()).device``.
 #
 # The fixes, checked:
 assert linear(images.flatten(1)).shape == (32, 10)
@@ -369,6 +379,8 @@ assert linear((images * 16).long().flatten(1).float()).shape == (32, 10)
 assert F.cross_entropy(logits, labels.float().long()).isfinite()  # or keep the labels long
 assert nn.Conv2d(1, 8, kernel_size=3)(images.unsqueeze(1)).shape == (32, 8, 6, 6)
 assert images.transpose(1, 2).reshape(32, 64).shape == (32, 64)
+model_device = next(linear_elsewhere.parameters()).device
+assert linear_elsewhere(images.flatten(1).to(model_device)).shape == (32, 10)
 
 # %%
 # The worst shape bug raises no error at all. A regression model outputs shape ``(N, 1)``;
