@@ -16,9 +16,11 @@ saw once can be seen again.
   gradients in a plot
 * how to find where a ``nan`` comes from with ``torch.isfinite`` checks and
   ``torch.autograd.set_detect_anomaly``
-* how to read the most common shape and dtype error messages
+* how to read the most common shape, dtype and device error messages
+* how to see where the time of a training step goes with ``torch.profiler``
 * how to make a run repeatable: seeds, ``torch.use_deterministic_algorithms``, a seeded
-  ``torch.Generator`` and ``worker_init_fn`` for a ``DataLoader``
+  ``torch.Generator`` for a ``DataLoader``, and a ``worker_init_fn`` for a generator that the
+  dataset holds
 
 **Prerequisites**
 
@@ -395,23 +397,64 @@ print(f"right loss {((pred.squeeze(1) - target) ** 2).mean().item():.4f}")
 assert (pred - target).shape == (32, 32)
 
 # %%
+# A slow step: where the time goes
+# --------------------------------
+# When training is slower than it should be, measure before changing anything.
+# ``torch.profiler.profile`` records every operation PyTorch runs inside its ``with`` block,
+# and ``record_function`` labels a region of your own code. The table lists the operations
+# (``aten::...``, PyTorch's names for them) that cost the most time of their own ("Self CPU")
+# and how often each ran; the labels tell how a step's time splits between the forward pass,
+# the backward pass and the optimizer. The times change from run to run and from machine to
+# machine; the operations and their counts do not. On a GPU, add ``ProfilerActivity.CUDA`` to
+# ``activities`` to see the time of its kernels too.
+from torch.profiler import ProfilerActivity, profile, record_function
+
+torch.manual_seed(0)
+model = make_model().to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+inputs, targets = X[:256].to(device), y[:256].to(device)
+STEPS = 5
+with profile(activities=[ProfilerActivity.CPU]) as prof:
+    for _ in range(STEPS):
+        with record_function("forward"):
+            loss = F.cross_entropy(model(inputs), targets)
+        with record_function("backward"):
+            optimizer.zero_grad()
+            loss.backward()
+        with record_function("optimizer step"):
+            optimizer.step()
+events = prof.key_averages()
+print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_width=28))
+labels = ("forward", "backward", "optimizer step")
+total = {e.key: e.cpu_time_total for e in events}
+step_time = sum(total[label] for label in labels)
+print(
+    "share of a step: " + ", ".join(f"{label} {total[label] / step_time:.0%}" for label in labels)
+)
+calls = {e.key: e.count for e in events}
+assert all(calls[label] == STEPS for label in labels)
+assert calls["aten::addmm"] == 2 * STEPS  # one per nn.Linear (with bias) per forward pass
+
+# %%
 # Reproducibility: the same run, twice
 # ------------------------------------
 # To debug a problem you must be able to see it again. A run is repeatable when every source
 # of randomness is seeded and every operation is deterministic:
 #
 # * ``random.seed``, ``np.random.seed`` and ``torch.manual_seed`` (which seeds every device)
-#   seed the three random number generators a training script usually touches;
+#   seed the three global random number generators a training script usually touches;
 # * ``torch.use_deterministic_algorithms(True)`` makes PyTorch use deterministic
 #   implementations, and raise an error for an operation that has none. On CUDA it needs
 #   ``CUBLAS_WORKSPACE_CONFIG`` (set in the first cell); ``torch.backends.cudnn.benchmark``
 #   must stay ``False``;
 # * the ``DataLoader`` gets its own seeded ``torch.Generator``, which fixes the shuffling order
-#   and the base seed of its worker processes, and a ``worker_init_fn`` seeds the other
-#   libraries' generators in each worker (the recipe from PyTorch's reproducibility notes).
+#   and the seeds of its worker processes. Each worker seeds ``random``, ``torch`` and NumPy's
+#   global generator itself, from that seed and its worker number (since PyTorch 1.9).
 #
-# The dataset below adds random noise (from ``torch``) and a random brightness (from NumPy) to
-# every image, the kind of augmentation real pipelines use.
+# What a worker cannot reseed is a generator the dataset made for itself. The dataset below
+# adds random noise (from ``torch``) and a random brightness to every image, the kind of
+# augmentation real pipelines use; the brightness comes from a NumPy ``Generator`` created in
+# ``__init__``, the way NumPy recommends over its global functions.
 import random
 
 import numpy as np
@@ -424,38 +467,113 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def seed_worker(worker_id):
-    worker_seed = torch.initial_seed() % 2**32  # set by the DataLoader for each worker
-    np.random.seed(worker_seed)
-    random.seed(worker_seed)
-
-
 class NoisyDigits(Dataset):
+    def __init__(self, seed=0):
+        self.rng = np.random.default_rng(seed)
+
     def __len__(self):
         return len(X)
 
+    def brightness(self):
+        return float(self.rng.uniform(0.8, 1.2))
+
     def __getitem__(self, i):
         noise = 0.05 * torch.randn(64)
-        brightness = np.random.uniform(0.8, 1.2)
-        return (X[i] + noise) * float(brightness), y[i]
+        return (X[i] + noise) * self.brightness(), y[i]
 
 
 # %%
+# Worker processes copy the dataset's generator
+# ---------------------------------------------
 # Worker processes started by ``fork`` (Linux, up to Python 3.13) inherit this script as it
 # is. With ``spawn`` (macOS, Windows) or ``forkserver`` (Linux from Python 3.14) each worker
 # imports the script again, which needs the code under ``if __name__ == "__main__":`` (see
 # `Distributed data parallel <../12_distributed/>`_); so the page uses two workers only where
 # ``fork`` is the default.
+#
+# Each worker gets a *copy* of the dataset, ``self.rng`` included, in the state it had in the
+# main process. So every worker draws the same brightness values, and since the main
+# process's generator never moves, every epoch draws them again. To see it, ``Brightness``
+# returns only the brightness each item would get, and a loader with two workers hands out
+# batches in turn: batch 1 from worker 0, batch 2 from worker 1.
 import torch.multiprocessing as mp
 
 num_workers = 2 if mp.get_start_method() == "fork" else 0
 print(f"start method {mp.get_start_method()!r}: {num_workers} DataLoader workers")
 
 
+class Brightness(NoisyDigits):
+    """The brightness NoisyDigits draws for each of 6 items, instead of the items."""
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return self.brightness()
+
+
+class GlobalBrightness(Brightness):
+    """The same, drawn from NumPy's global generator, which every worker seeds itself."""
+
+    def brightness(self):
+        return float(np.random.uniform(0.8, 1.2))
+
+
+def brightness_by_batch(dataset, worker_init_fn=None, epochs=2):
+    loader = DataLoader(
+        dataset,
+        batch_size=3,
+        num_workers=num_workers,
+        worker_init_fn=worker_init_fn,
+        generator=torch.Generator().manual_seed(0),
+    )
+    return [[round(b, 4) for b in batch.tolist()] for _ in range(epochs) for batch in loader]
+
+
+def show(title, batches):
+    print(f"{title}:")
+    for epoch in range(2):
+        print(
+            f"  epoch {epoch + 1}: batch 1 {batches[2 * epoch]}, batch 2 {batches[2 * epoch + 1]}"
+        )
+
+
+copied = brightness_by_batch(Brightness())
+show("Generator made in __init__", copied)
+show("NumPy's global generator", brightness_by_batch(GlobalBrightness()))
+if num_workers:
+    assert copied[0] == copied[1] == copied[2] == copied[3]  # the same numbers everywhere
+
+# %%
+# The fix is a ``worker_init_fn``: the ``DataLoader`` calls it in each worker before the first
+# batch, and ``torch.utils.data.get_worker_info()`` gives it the worker's copy of the dataset
+# and the worker's seed. That seed differs between workers and between epochs, and it comes
+# from the loader's generator, so the run stays repeatable.
+
+
+def seed_worker(worker_id):
+    info = torch.utils.data.get_worker_info()
+    info.dataset.rng = np.random.default_rng(info.seed)  # a generator of this worker's own
+
+
+fixed = brightness_by_batch(Brightness(), worker_init_fn=seed_worker)
+show("Generator reseeded by worker_init_fn", fixed)
+if num_workers:
+    assert len({tuple(batch) for batch in fixed}) == 4  # every worker and epoch draws its own
+    assert brightness_by_batch(Brightness(), worker_init_fn=seed_worker) == fixed  # repeatable
+
+# %%
+# The whole recipe, checked
+# -------------------------
+# A short training run with every piece in place: seeds, deterministic algorithms, a seeded
+# loader, the ``worker_init_fn`` and the noisy dataset, run twice with one seed and once with
+# another.
+
+
 def training_run(seed, epochs=2):
     seed_everything(seed)
     loader = DataLoader(
-        NoisyDigits(),
+        NoisyDigits(seed),
         batch_size=64,
         shuffle=True,
         num_workers=num_workers,
@@ -762,10 +880,13 @@ assert check_seeded_loader(seeded_loader)
 # * ``torch.isfinite`` on the loss and the gradients stops a run at its first bad step;
 #   ``torch.autograd.set_detect_anomaly(True)`` names the backward function that produced a
 #   ``nan`` and the forward line that created it.
-# * Shape and dtype messages name both sides of the mismatch; broadcasting bugs raise nothing,
-#   so assert shapes where a loss is computed.
+# * Shape, dtype and device messages name both sides of the mismatch; broadcasting bugs raise
+#   nothing, so assert shapes where a loss is computed.
+# * ``torch.profiler.profile`` with ``record_function`` labels shows where a step's time goes,
+#   before you change anything to make it faster.
 # * Repeatable runs: seed ``random``, NumPy and torch, use deterministic algorithms, and give
-#   each ``DataLoader`` a seeded ``Generator`` and a ``worker_init_fn``.
+#   each ``DataLoader`` a seeded ``Generator``. A generator the dataset creates itself is
+#   copied into every worker: reseed it in a ``worker_init_fn``.
 #
 # Where to go next
 # ----------------
