@@ -736,7 +736,9 @@ plt.show()
 # Write ``first_nonfinite(model, x)``: run ``model(x)`` once and return the name (as in
 # ``model.named_modules()``) of the *first* module, in the order they run, whose output holds
 # a ``nan`` or ``inf``; return ``None`` if every output is finite. Use forward hooks
-# (``module.register_forward_hook``) and ``torch.isfinite``, and remove the hooks afterwards.
+# (``module.register_forward_hook``) and ``torch.isfinite``, and remove the hooks afterwards:
+# a hook left behind runs on every later forward pass. The checker looks at each module's
+# ``_forward_hooks``, where ``nn.Module`` keeps them (there is no public accessor).
 import torch
 from torch import nn
 
@@ -764,6 +766,10 @@ def check_first_nonfinite(candidate) -> bool:
             return False
         if got != expected:
             print(f"not correct: expected {expected!r} for {description}, got {got!r}")
+            return False
+        left = [name for name, m in model.named_modules() if m._forward_hooks]
+        if left:
+            print(f"not correct: hooks still registered on modules {left} of {description}")
             return False
     print("correct")
     return True
