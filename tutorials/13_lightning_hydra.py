@@ -16,8 +16,8 @@ learning-rate sweep, from Hydra configs.
   ``configure_optimizers``) and train it with ``lightning.Trainer``
 * how ``EarlyStopping`` and ``ModelCheckpoint`` replace the hand-written early stopping, and how
   to reload the best checkpoint, with Lightning or with plain ``torch.load``
-* how to keep Lightning quiet and tidy: no progress bars, no log folders, files only where
-  you say
+* how to keep Lightning quiet and tidy: no progress bars, no information lines, no log
+  folders, files only where you say
 * how to build Hydra configs in Python (structured configs in the ``ConfigStore``), compose
   them with config groups and overrides, and run a sweep in-process
 
@@ -139,26 +139,32 @@ print(dict(LitDigits().hparams))
 # ``ModelCheckpoint`` saves the best epoch's weights. Everything that would write files goes
 # into a temporary directory: the checkpoints, and nothing else, because ``logger=False``
 # turns off the default log folder (``CSVLogger`` or TensorBoard otherwise). Progress bars
-# and the model summary are turned off to keep the page short; keep them on at home. Each
-# ``Trainer`` still announces the devices it found (and a tip about Lightning's own services):
-# those are information lines that Lightning logs to stderr with Python's ``logging``, not
-# warnings.
+# and the model summary are turned off to keep the page short; keep them on at home.
+#
+# Lightning also reports through Python's ``logging``: every ``Trainer`` announces the GPUs
+# and TPUs it found and advertises Lightning's cloud services, and ``fit`` says why it
+# stopped. These are information lines, not warnings, and a page that trains eight times
+# would show them eight times, so it raises the level of Lightning's logger to ``WARNING``
+# (the post does the same) and prints the device the run used itself. Warnings still show.
 #
 # A small ``Callback`` of our own records the validation metrics after every epoch.
 #
 # .. note::
 #    Lightning 2.6 calls a PyTorch helper that recent PyTorch versions deprecate, so every
 #    ``fit`` emits a ``FutureWarning`` about ``LeafSpec`` from inside Lightning (`Lightning
-#    issue #21326 <https://github.com/Lightning-AI/pytorch-lightning/issues/21326>`_); no
-#    setting avoids it and there is nothing to change in your code. This site treats warnings
-#    as errors, so ``lightning_leafspec_ignored`` ignores that one warning, by its message,
-#    around each call. In your own scripts you can leave it out.
+#    issue #21326 <https://github.com/Lightning-AI/pytorch-lightning/issues/21326>`_). Nothing
+#    in your code causes it and no setting avoids it. ``lightning_leafspec_ignored`` ignores
+#    that one warning, matched by its category and message and only around ``fit``, so that
+#    any other warning still shows.
 import contextlib
+import logging
 import tempfile
 import warnings
 from pathlib import Path
 
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # hide the info lines
 
 
 @contextlib.contextmanager
@@ -213,6 +219,7 @@ train_loader, val_loader = make_loaders()
 with lightning_leafspec_ignored():
     trainer.fit(model, train_loader, val_loader)
 
+print(f"trained on: {trainer.strategy.root_device}")
 for epoch, train_loss, val_loss, val_acc in history.rows:
     print(f"epoch {epoch:2d}: train loss {train_loss:.4f}", end=" | ")
     print(f"val loss {val_loss:.4f} | val acc {val_acc:.3f}")
@@ -558,8 +565,9 @@ assert check_overrides(my_overrides)
 # * ``EarlyStopping`` and ``ModelCheckpoint`` replace hand-written early stopping; a Lightning
 #   checkpoint is a plain ``torch.save`` dict, loadable with ``weights_only=True`` into the
 #   plain PyTorch model (strip the ``net.`` prefix) with identical predictions.
-# * ``logger=False``, ``enable_progress_bar=False``, ``enable_model_summary=False`` and a
-#   ``default_root_dir`` keep a run quiet and its files where you want them.
+# * ``logger=False``, ``enable_progress_bar=False``, ``enable_model_summary=False``, a
+#   ``default_root_dir`` and Lightning's logger at ``WARNING`` keep a run quiet and its files
+#   where you want them.
 # * Hydra: structured configs in the ``ConfigStore``, a ``defaults`` list choosing one option
 #   per config group, ``compose`` with overrides (``group=option``, ``key=value``), and a sweep
 #   as a loop over ``compose`` (or ``--multirun`` on the command line).
