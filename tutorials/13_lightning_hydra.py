@@ -303,7 +303,7 @@ store.store(name="digits", node=RunConfig)
 store.store(group="optimizer", name="adam", node=OptimizerConfig(name="adam", lr=1e-2))
 store.store(group="optimizer", name="sgd", node=OptimizerConfig(name="sgd", lr=0.1, momentum=0.9))
 
-with hydra.initialize(version_base=None):
+with hydra.initialize(version_base="1.3"):
     cfg = hydra.compose(config_name="digits")
 print(OmegaConf.to_yaml(cfg))
 
@@ -314,7 +314,7 @@ print(OmegaConf.to_yaml(cfg))
 # the whole group to its ``sgd`` option (learning rate *and* momentum); ``optimizer.lr=0.05``
 # then changes one value; ``max_epochs=10`` changes a top-level value. Mistakes fail loudly:
 # a value of the wrong type, a key that does not exist, an option that is not in the group.
-with hydra.initialize(version_base=None):
+with hydra.initialize(version_base="1.3"):
     sgd_cfg = hydra.compose(
         config_name="digits", overrides=["optimizer=sgd", "optimizer.lr=0.05", "max_epochs=10"]
     )
@@ -377,7 +377,7 @@ assert abs(result["val_loss"] - checkpoint.best_model_score.item()) < 1e-6
 # A learning-rate sweep, in-process
 # ---------------------------------
 # On the command line, a script decorated with ``@hydra.main(config_path=None,
-# config_name="digits", version_base=None)`` runs a sweep with ``--multirun``:
+# config_name="digits", version_base="1.3")`` runs a sweep with ``--multirun``:
 # ``python train.py --multirun optimizer=adam,sgd optimizer.lr=0.001,0.01,0.1 max_epochs=5``
 # starts one run per combination, each with its own output folder. In a notebook, a loop over
 # ``compose`` calls does the same in this process. Five epochs per run keep the page fast;
@@ -385,7 +385,7 @@ assert abs(result["val_loss"] - checkpoint.best_model_score.item()) < 1e-6
 import itertools
 
 sweep = {}
-with hydra.initialize(version_base=None):
+with hydra.initialize(version_base="1.3"):
     for name, lr in itertools.product(["adam", "sgd"], [0.001, 0.01, 0.1]):
         overrides = [f"optimizer={name}", f"optimizer.lr={lr}", "max_epochs=5"]
         sweep[name, lr] = train(hydra.compose(config_name="digits", overrides=overrides))
@@ -523,7 +523,7 @@ def check_overrides(candidate) -> bool:
     }
     try:
         overrides = candidate()
-        with hydra.initialize(version_base=None):
+        with hydra.initialize(version_base="1.3"):
             cfg = hydra.compose(config_name="digits", overrides=overrides)
     except Exception as exc:
         print(f"not correct: raised {type(exc).__name__}: {str(exc).splitlines()[0]}")
