@@ -381,7 +381,7 @@ assert abs(result["val_loss"] - checkpoint.best_model_score.item()) < 1e-6
 # ``python train.py --multirun optimizer=adam,sgd optimizer.lr=0.001,0.01,0.1 max_epochs=5``
 # starts one run per combination, each with its own output folder. In a notebook, a loop over
 # ``compose`` calls does the same in this process. Five epochs per run keep the page fast;
-# that is enough to rank the learning rates, not to finish training.
+# that is enough to rank learning rates that are far apart, not to finish training.
 import itertools
 
 sweep = {}
@@ -393,21 +393,36 @@ with hydra.initialize(version_base="1.3"):
 print(f"{'optimizer':<10} {'lr':>6} {'epochs':>6} {'best val loss':>14} {'val acc':>8}")
 for (name, lr), r in sorted(sweep.items(), key=lambda item: item[1]["val_loss"]):
     print(f"{name:<10} {lr:>6} {r['epochs']:>6} {r['val_loss']:>14.4f} {r['val_acc']:>8.3f}")
-best_name, best_lr = min(sweep, key=lambda key: sweep[key]["val_loss"])
-print(f"best: optimizer={best_name} optimizer.lr={best_lr}")
+
 
 # %%
 # Each optimizer has its own good range. In five epochs SGD at ``lr=0.001`` has barely moved
 # from the initial loss (about :math:`\log 10 = 2.3`), while Adam, which scales its steps per
 # parameter, already learns at that rate and does best at ``0.01``; SGD with momentum does best
-# at ``0.1``. A sweep answers "which learning rate?" per optimizer, never once for all.
-best_lr_for = {
-    name: min((lr for n, lr in sweep if n == name), key=lambda lr: sweep[name, lr]["val_loss"])
-    for name in ("adam", "sgd")
-}
-print(f"best learning rate per optimizer: {best_lr_for}")
-assert best_lr_for == {"adam": 0.01, "sgd": 0.1}
-assert sweep["sgd", 0.001]["val_loss"] > 2.0 > 1.0 > sweep["adam", 0.001]["val_loss"]
+# at ``0.1``. Within each optimizer the best rate is well ahead of the next one (the ratios
+# below). A sweep answers "which learning rate?" per optimizer, never once for all.
+#
+# Which *optimizer* is better, this sweep cannot say: the two best runs end a few percent
+# apart, and each setting ran once, from one seed. A difference that small is not a finding
+# until it holds over several seeds per setting (the seed is in the config: add ``seed=0,1,2``
+# to the sweep, at three times the cost).
+
+
+def loss_of(key):
+    return sweep[key]["val_loss"]
+
+
+best_lr_for, margin = {}, {}
+for name in ("adam", "sgd"):
+    best, runner_up = sorted((key for key in sweep if key[0] == name), key=loss_of)[:2]
+    best_lr_for[name], margin[name] = best[1], loss_of(best) / loss_of(runner_up)
+    print(f"{name}: best lr {best[1]}, val loss {margin[name]:.2f}x that of lr {runner_up[1]}")
+first, second = sorted(sweep, key=loss_of)[:2]
+gap = loss_of(second) / loss_of(first) - 1
+print(f"the two best runs: {first[0]} lr={first[1]}, {second[0]} lr={second[1]}, {gap:.1%} apart")
+assert best_lr_for == {"adam": 0.01, "sgd": 0.1} and max(margin.values()) < 0.75
+assert loss_of(("sgd", 0.001)) > 2.0 > 1.0 > loss_of(("adam", 0.001))
+assert {first[0], second[0]} == {"adam", "sgd"} and gap < 0.05  # one of each, a few % apart
 
 # %%
 # Exercises
