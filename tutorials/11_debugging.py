@@ -448,8 +448,8 @@ assert calls["aten::addmm"] == 2 * STEPS  # one per nn.Linear (with bias) per fo
 #   ``CUBLAS_WORKSPACE_CONFIG`` (set in the first cell); ``torch.backends.cudnn.benchmark``
 #   must stay ``False``;
 # * the ``DataLoader`` gets its own seeded ``torch.Generator``, which fixes the shuffling order
-#   and the seeds of its worker processes. Each worker seeds ``random``, ``torch`` and NumPy's
-#   global generator itself, from that seed and its worker number (since PyTorch 1.9).
+#   and the seeds of its worker processes. Each worker seeds ``random`` and ``torch`` itself,
+#   and since PyTorch 1.9 NumPy's global generator too, from that seed and its worker number.
 #
 # What a worker cannot reseed is a generator the dataset made for itself. The dataset below
 # adds random noise (from ``torch``) and a random brightness to every image, the kind of
@@ -540,9 +540,13 @@ def show(title, batches):
 
 copied = brightness_by_batch(Brightness())
 show("Generator made in __init__", copied)
-show("NumPy's global generator", brightness_by_batch(GlobalBrightness()))
+global_draws = brightness_by_batch(GlobalBrightness())
+show("NumPy's global generator", global_draws)
 if num_workers:
     assert copied[0] == copied[1] == copied[2] == copied[3]  # the same numbers everywhere
+    assert len({tuple(batch) for batch in global_draws}) == 4  # seeded per worker and epoch
+else:
+    print("no worker processes here: every number above came from this process's generator")
 
 # %%
 # The fix is a ``worker_init_fn``: the ``DataLoader`` calls it in each worker before the first
