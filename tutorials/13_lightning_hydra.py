@@ -133,7 +133,7 @@ print(dict(LitDigits().hparams))
 # Training with a ``Trainer``
 # ---------------------------
 # The ``Trainer`` owns the loop. ``accelerator="auto"`` picks the GPU or Apple-silicon device
-# when there is one (and prints which), ``devices=1`` keeps a multi-GPU machine from starting
+# when there is one (the cell prints which), ``devices=1`` keeps a multi-GPU machine from starting
 # distributed training. Two callbacks replace 05's hand-written early stopping:
 # ``EarlyStopping`` stops after ``patience`` epochs without a better validation loss, and
 # ``ModelCheckpoint`` saves the best epoch's weights. Everything that would write files goes
