@@ -414,23 +414,28 @@ model = make_model().to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 inputs, targets = X[:256].to(device), y[:256].to(device)
 STEPS = 5
+
+
+def train_step():
+    with record_function("forward"):
+        loss = F.cross_entropy(model(inputs), targets)
+    with record_function("backward"):
+        optimizer.zero_grad()
+        loss.backward()
+    with record_function("optimizer step"):
+        optimizer.step()
+
+
+train_step()  # once outside the profiler, so that one-off costs of first calls stay out
 with profile(activities=[ProfilerActivity.CPU]) as prof:
     for _ in range(STEPS):
-        with record_function("forward"):
-            loss = F.cross_entropy(model(inputs), targets)
-        with record_function("backward"):
-            optimizer.zero_grad()
-            loss.backward()
-        with record_function("optimizer step"):
-            optimizer.step()
+        train_step()
 events = prof.key_averages()
 print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_width=28))
 labels = ("forward", "backward", "optimizer step")
 total = {e.key: e.cpu_time_total for e in events}
-step_time = sum(total[label] for label in labels)
-print(
-    "share of a step: " + ", ".join(f"{label} {total[label] / step_time:.0%}" for label in labels)
-)
+shares = [f"{label} {total[label] / sum(total[n] for n in labels):.0%}" for label in labels]
+print("share of a step:", ", ".join(shares))
 calls = {e.key: e.count for e in events}
 assert all(calls[label] == STEPS for label in labels)
 assert calls["aten::addmm"] == 2 * STEPS  # one per nn.Linear (with bias) per forward pass
@@ -503,7 +508,7 @@ print(f"start method {mp.get_start_method()!r}: {num_workers} DataLoader workers
 
 
 class Brightness(NoisyDigits):
-    """The brightness NoisyDigits draws for each of 6 items, instead of the items."""
+    """Only the brightness NoisyDigits draws, for 6 items."""
 
     def __len__(self):
         return 6
@@ -513,7 +518,7 @@ class Brightness(NoisyDigits):
 
 
 class GlobalBrightness(Brightness):
-    """The same, drawn from NumPy's global generator, which every worker seeds itself."""
+    """The same, from NumPy's global generator (each worker seeds it)."""
 
     def brightness(self):
         return float(np.random.uniform(0.8, 1.2))
@@ -527,15 +532,14 @@ def brightness_by_batch(dataset, worker_init_fn=None, epochs=2):
         worker_init_fn=worker_init_fn,
         generator=torch.Generator().manual_seed(0),
     )
-    return [[round(b, 4) for b in batch.tolist()] for _ in range(epochs) for batch in loader]
+    batches = [batch.tolist() for _ in range(epochs) for batch in loader]
+    return [[round(b, 4) for b in batch] for batch in batches]
 
 
-def show(title, batches):
+def show(title, batches):  # two batches per epoch: from worker 0, then from worker 1
     print(f"{title}:")
-    for epoch in range(2):
-        print(
-            f"  epoch {epoch + 1}: batch 1 {batches[2 * epoch]}, batch 2 {batches[2 * epoch + 1]}"
-        )
+    for epoch, (first, second) in enumerate(zip(batches[::2], batches[1::2]), start=1):
+        print(f"  epoch {epoch}: batch 1 {first}, batch 2 {second}")
 
 
 copied = brightness_by_batch(Brightness())
@@ -557,7 +561,7 @@ else:
 
 def seed_worker(worker_id):
     info = torch.utils.data.get_worker_info()
-    info.dataset.rng = np.random.default_rng(info.seed)  # a generator of this worker's own
+    info.dataset.rng = np.random.default_rng(info.seed)  # this worker's own generator
 
 
 fixed = brightness_by_batch(Brightness(), worker_init_fn=seed_worker)
