@@ -224,7 +224,7 @@ print(
 # low is how *overfitting* starts: the model fits its training images better than new ones.
 # With 270 validation images, a rise over an epoch or two can also be a few images answered
 # wrongly and confidently; either way the final model keeps the best epoch's weights, not the
-# last one's. The lines under the plot say what this run did before and after the kept epoch.
+# last one's. The cell after the plot says what this run did before and after the kept epoch.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
 epochs = range(1, EPOCHS + 1)
 ax1.plot(epochs, history["train_loss"], marker="o", label="train")
@@ -242,8 +242,10 @@ ax2.legend()
 fig.tight_layout()
 plt.show()
 
-train_losses, val_losses = history["train_loss"], history["val_loss"]
-kept = best_epoch - 1  # its index
+# %%
+# The two phases in numbers: up to the kept epoch, and after it.
+train_losses, val_losses, val_accs = history["train_loss"], history["val_loss"], history["val_acc"]
+kept = best_epoch - 1  # the kept epoch's index
 
 
 def change(values, start, end):
@@ -251,18 +253,14 @@ def change(values, start, end):
     return f"{verb} from {values[start]:.4f} to {values[end]:.4f}"
 
 
-def n_wrong_val(epoch):
-    return round((1 - history["val_acc"][epoch - 1]) * len(y_val))
-
-
 print(f"epochs 1-{best_epoch}: training loss {change(train_losses, 0, kept)},")
 print(f"  validation loss {change(val_losses, 0, kept)}")
 if best_epoch < EPOCHS:
     print(f"epochs {best_epoch}-{EPOCHS}: training loss {change(train_losses, kept, -1)},")
     print(f"  validation loss {change(val_losses, kept, -1)}")
+wrong_kept, wrong_last = (round((1 - val_accs[i]) * len(y_val)) for i in (kept, -1))
 print(
-    f"validation images wrong: {n_wrong_val(best_epoch)} at epoch {best_epoch}, "
-    f"{n_wrong_val(EPOCHS)} at epoch {EPOCHS}"
+    f"validation images wrong: {wrong_kept} at epoch {best_epoch}, {wrong_last} at epoch {EPOCHS}"
 )
 assert train_losses[kept] < train_losses[0] / 10 and val_losses[kept] < val_losses[0] / 10
 
