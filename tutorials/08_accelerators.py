@@ -253,8 +253,14 @@ assert losses[-1] < losses[0]
 #
 # ``torch.set_num_threads(n)`` is **process-wide**: it changes every later CPU operation in
 # this process, not only the next cell. So this cell measures the same training step of a
-# tiny model (on the CPU, whatever ``device`` is) with one thread and with the default, then
-# puts the original value back.
+# tiny model (on the CPU, whatever ``device`` is) with one thread, with the default and with
+# one per usable core, then puts the original value back.
+#
+# A thread count can only be judged against the machine it ran on, so the cell also records
+# the conditions: how many cores this process may use (``os.sched_getaffinity`` where the
+# system has it), where the default came from, and how busy *other* work kept those cores
+# while it measured. On Linux, ``/proc/stat`` counts the time each core was busy; the busy
+# time of this process's cores minus this process's own CPU time is the others' share.
 import time
 
 
@@ -303,28 +309,60 @@ def steps_with(n_threads):
     return run
 
 
+def busy_seconds(cores):
+    """CPU seconds the given cores have been busy since boot, from /proc/stat (Linux), or
+    None where the file is missing."""
+    try:
+        with open("/proc/stat") as stat:
+            rows = [line.split() for line in stat if line.startswith("cpu")]
+    except OSError:
+        return None
+    ticks = 0
+    for name, *fields in rows:
+        if name[3:].isdigit() and int(name[3:]) in cores:
+            values = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
+            ticks += sum(values) - values[3] - values[4]  # all but idle and waiting for I/O
+            # (steal: on a virtual machine, time the host gave to other machines)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count())
 default_threads = torch.get_num_threads()
-counts = sorted({1, default_threads, os.cpu_count() or 1})
+counts = sorted({1, default_threads, len(cores)})
+busy_before, own_before, wall_before = busy_seconds(cores), time.process_time(), time.perf_counter()
 try:
     times = best_times({n: steps_with(n) for n in counts})
 finally:
     torch.set_num_threads(default_threads)
+wall = time.perf_counter() - wall_before
+own = time.process_time() - own_before
+
+omp = os.environ.get("OMP_NUM_THREADS")
+source = f"from OMP_NUM_THREADS={omp}" if omp else "PyTorch's default"
+print(f"cores this process may use: {len(cores)}; default threads: {default_threads} ({source})")
+if busy_before is not None:
+    others = max(busy_seconds(cores) - busy_before - own, 0.0) / wall
+    print(f"[timing] other work kept {others:.1f} of these cores busy while the cell measured")
 for n in counts:
     note = " (the default here)" if n == default_threads else ""
     print(f"[timing] {n:2d} thread(s): {times[n] / STEPS * 1e3:.3f} ms per step{note}")
 fastest = min(times, key=times.get)
 most = max(counts)
 print(f"[timing] {most} threads took {times[most] / times[1]:.2f}x the time of 1 thread")
-print(f"[timing] fastest for this tiny model on this machine: {fastest} thread(s)")
+print(f"[timing] fastest for this tiny model, under these conditions: {fastest} thread(s)")
 print(f"threads restored to {torch.get_num_threads()}")
 assert torch.get_num_threads() == default_threads
 
 # %%
-# The numbers above are this machine at this moment; run the cell again and they move. If the
-# fastest count is 1, extra threads did not pay off for this tiny model here; if it is higher,
-# they did. Either way, measure on your own model before pinning a thread count, and set it
-# once at the start of your program (``torch.set_num_threads`` or ``OMP_NUM_THREADS``),
-# remembering that it applies to everything the process does.
+# The numbers above are this machine at this moment, and the conditions line says what else it
+# was doing; run the cell again and they move. Each operation is split between the threads
+# and finishes when the slowest of them does, so a thread that waits for a core (taken by
+# other work, or by another of our own threads) holds up the whole operation: while other
+# work keeps the cores busy, more threads than free cores can cost more than they save. On an
+# idle machine with several cores, the same cell can find two or more threads faster. Either
+# way, measure on your own model, on the machine that will run it, before pinning a thread
+# count, and set it once at the start of your program (``torch.set_num_threads`` or
+# ``OMP_NUM_THREADS``), remembering that it applies to everything the process does.
 #
 # ``torch.compile``: compile time and steady-state time
 # -----------------------------------------------------

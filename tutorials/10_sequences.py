@@ -493,11 +493,18 @@ assert check_last_real_step(last_real_step)
 # ``q_proj``, ``k_proj`` and ``v_proj``, split them into ``num_heads`` heads, apply scaled
 # dot-product attention in every head (by hand, without ``F.scaled_dot_product_attention``),
 # join the heads and apply ``out_proj``. ``check_attention_module`` builds your module,
-# copies its weights into an ``nn.MultiheadAttention`` and compares the two outputs.
+# copies its weights into an ``nn.MultiheadAttention`` and compares the two outputs; while
+# your ``forward`` runs, ``F.scaled_dot_product_attention`` raises an error.
 import math
+from unittest import mock
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def refuse_sdpa(*args, **kwargs):
+    raise RuntimeError("write attention by hand, without F.scaled_dot_product_attention")
 
 
 def check_attention_module(candidate_class) -> bool:
@@ -525,7 +532,8 @@ def check_attention_module(candidate_class) -> bool:
                 return False
             expected = reference(x, x, x, need_weights=False)[0]
             try:
-                got = module(x.clone())
+                with mock.patch.object(F, "scaled_dot_product_attention", refuse_sdpa):
+                    got = module(x.clone())
             except Exception as exc:
                 print(f"not correct: for {case} forward raised {type(exc).__name__}: {exc}")
                 return False
@@ -595,9 +603,15 @@ assert check_attention_module(MySelfAttention)
 # may use steps ``0..t`` only. Write ``causal_attention(q, k, v)`` for tensors of shape
 # ``(batch, steps, d)`` by hand, with a mask, without ``F.scaled_dot_product_attention``.
 # ``check_causal_attention`` compares it with ``F.scaled_dot_product_attention(...,
-# is_causal=True)``.
+# is_causal=True)``, which raises an error while your function runs.
+from unittest import mock
+
 import torch
 import torch.nn.functional as F
+
+
+def refuse_sdpa(*args, **kwargs):
+    raise RuntimeError("write attention by hand, without F.scaled_dot_product_attention")
 
 
 def check_causal_attention(candidate) -> bool:
@@ -606,7 +620,8 @@ def check_causal_attention(candidate) -> bool:
     q, k, v = (torch.randn(2, 5, 4, generator=gen) for _ in range(3))
     expected = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     try:
-        got = candidate(q.clone(), k.clone(), v.clone())
+        with mock.patch.object(F, "scaled_dot_product_attention", refuse_sdpa):
+            got = candidate(q.clone(), k.clone(), v.clone())
     except Exception as exc:
         print(f"not correct: it raised {type(exc).__name__}: {exc}")
         return False

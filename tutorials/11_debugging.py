@@ -16,9 +16,11 @@ saw once can be seen again.
   gradients in a plot
 * how to find where a ``nan`` comes from with ``torch.isfinite`` checks and
   ``torch.autograd.set_detect_anomaly``
-* how to read the most common shape and dtype error messages
+* how to read the most common shape, dtype and device error messages
+* how to see where the time of a training step goes with ``torch.profiler``
 * how to make a run repeatable: seeds, ``torch.use_deterministic_algorithms``, a seeded
-  ``torch.Generator`` and ``worker_init_fn`` for a ``DataLoader``
+  ``torch.Generator`` for a ``DataLoader``, and a ``worker_init_fn`` for a generator that the
+  dataset holds
 
 **Prerequisites**
 
@@ -111,8 +113,13 @@ assert buggy_loss > floor > 1.4
 # multiplies the gradient by each layer's derivative on its way to the input; if those factors
 # are small (a sigmoid's derivative is at most 0.25) the first layers get almost nothing, the
 # *vanishing gradient*. Recording the norm of each layer's weight gradient after every
-# ``backward()`` makes this visible. Two nets of the same depth (8 hidden layers of 64 units)
-# train from the same batches: one with sigmoids, one with ReLU and ``LayerNorm``.
+# ``backward()`` makes this visible.
+#
+# The usual remedies are a ReLU instead of the sigmoid and a normalisation layer such as
+# ``LayerNorm``. Changing both at once would not say which one helped, so, as in any
+# debugging, change one thing at a time: four nets of the same depth (8 hidden layers of 64
+# units), built from the same seed and trained on the same batches, differ only in the
+# activation and in whether each hidden layer is followed by ``LayerNorm``.
 
 
 def deep_mlp(activation, depth=8, width=64, norm=False):
@@ -151,43 +158,49 @@ def mean_of(values):
     return sum(values) / len(values)
 
 
-flows = {}
-for name, make in {
-    "sigmoid": lambda: deep_mlp(nn.Sigmoid),
-    "ReLU + LayerNorm": lambda: deep_mlp(nn.ReLU, norm=True),
-}.items():
+variants = {  # name: (activation, LayerNorm after each hidden layer)
+    "sigmoid": (nn.Sigmoid, False),
+    "ReLU": (nn.ReLU, False),
+    "sigmoid + LayerNorm": (nn.Sigmoid, True),
+    "ReLU + LayerNorm": (nn.ReLU, True),
+}
+flows, ratio, last_loss = {}, {}, {}
+print(f"{'net':<20} {'loss: steps 1-10':>16} {'91-100':>7}   first layer / last layer")
+for name, (activation, norm) in variants.items():
     torch.manual_seed(0)
-    flows[name] = record_gradient_flow(make().to(device))
-    norms, losses = flows[name]
-    mean = norms.mean(dim=0)
-    print(f"{name}: mean loss of the first 10 steps {mean_of(losses[:10]):.3f},", end=" ")
-    print(f"of the last 10 {mean_of(losses[-10:]):.3f}")
-    print("  mean gradient norm per layer:", " ".join(f"{v:.1e}" for v in mean.tolist()))
-    print(f"  first layer / last layer: {(mean[0] / mean[-1]).item():.1e}")
+    model = deep_mlp(activation, norm=norm).to(device)
+    norms, losses = flows[name] = record_gradient_flow(model)
+    mean = norms.mean(dim=0)  # each layer's mean gradient norm over the 100 steps
+    ratio[name], last_loss[name] = (mean[0] / mean[-1]).item(), mean_of(losses[-10:])
+    print(f"{name:<20} {mean_of(losses[:10]):16.3f} {last_loss[name]:7.3f}   {ratio[name]:.1e}")
 
-(sig_norms, sig_losses), (ln_norms, ln_losses) = flows["sigmoid"], flows["ReLU + LayerNorm"]
-sig_mean, ln_mean = sig_norms.mean(dim=0), ln_norms.mean(dim=0)
-assert sig_mean[0] / sig_mean[-1] < 1e-4  # vanishing: first layer < 1/10,000 of the last one
-assert 0.1 < ln_mean[0] / ln_mean[-1] < 10  # healthy: first and last within a factor of 10
-assert mean_of(sig_losses[-10:]) > 2.2 and mean_of(ln_losses[-10:]) < 1.5  # learns or not
+assert ratio["sigmoid"] < 1e-4  # vanishing: first layer < 1/10,000 of the last one
+assert min(ratio["ReLU"], ratio["sigmoid + LayerNorm"]) > 100 * ratio["sigmoid"]  # each helps
+assert 0.1 < ratio["ReLU + LayerNorm"] < 10  # healthy: first and last within a factor of 10
+assert last_loss["ReLU + LayerNorm"] < 1.5  # learns ...
+assert min(last_loss[n] for n in ("sigmoid", "ReLU", "sigmoid + LayerNorm")) > 2.2  # ... alone
 
 # %%
-# Plotted over training, one line per layer (dark = first, light = last), the difference is
-# striking: the sigmoid net's layers spread over orders of magnitude and its loss stays near
-# :math:`\log 10 \approx 2.30`, the loss of a uniform guess; with ReLU and normalisation the
-# layers stay together and the loss falls.
+# Each change alone lifts the first layer's gradient by orders of magnitude, yet neither net
+# learns in 100 steps: their losses stay near :math:`\log 10 \approx 2.30`, the loss of a
+# uniform guess. Only the two together train. Changing both at once would have hidden that
+# neither is enough on its own. Plotted over training, one line per layer (dark = first,
+# light = last): the sigmoid net's layers spread over orders of magnitude, and with ReLU and
+# normalisation they stay together.
 import matplotlib.pyplot as plt
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
-for ax, (name, (norms, losses)) in zip(axes, flows.items()):
+fig, axes = plt.subplots(2, 2, figsize=(9, 6), sharex=True, sharey=True)
+for ax, (name, (norms, _)) in zip(axes.flat, flows.items()):
     colors = plt.cm.viridis(torch.linspace(0, 0.9, norms.shape[1]).tolist())
     for layer in range(norms.shape[1]):
         ax.plot(norms[:, layer], color=colors[layer], label=f"layer {layer + 1}")
     ax.set_yscale("log")
-    ax.set_title(f"{name} (last 10 steps: loss {mean_of(losses[-10:]):.2f})")
+    ax.set_title(f"{name} (last 10 steps: loss {last_loss[name]:.2f})", fontsize=10)
+for ax in axes[1]:
     ax.set_xlabel("training step")
-axes[0].set_ylabel("weight-gradient norm (log)")
-axes[1].legend(fontsize=7, ncol=3, loc="lower right")
+for ax in axes[:, 0]:
+    ax.set_ylabel("weight-gradient norm (log)")
+axes[1, 1].legend(fontsize=7, ncol=3, loc="lower right")
 fig.tight_layout()
 plt.show()
 
@@ -202,11 +215,12 @@ plt.show()
 
 
 def too_large_init(model, gain=2.0):
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            m.weight.data.mul_(gain)
-            nn.init.zeros_(m.bias)
+    with torch.no_grad():  # changing weights in place is not part of the graph
+        for m in model.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                m.weight.mul_(gain)
+                nn.init.zeros_(m.bias)
     return model
 
 
@@ -299,11 +313,13 @@ print(f"gradient {x.grad.tolist()} finite: {torch.isfinite(x.grad).all().item()}
 assert torch.isfinite(x.grad).all()
 
 # %%
-# Reading shape and dtype errors
-# ------------------------------
-# Most crashes in a new model are shape or dtype mismatches, and the message says exactly what
-# was wrong once you know how to read it. Each example below makes one mistake on a batch of
-# 32 images; ``show_error`` runs it and prints the exception's first line.
+# Reading shape, dtype and device errors
+# --------------------------------------
+# Most crashes in a new model are shape, dtype or device mismatches, and the message says
+# exactly what was wrong once you know how to read it. Each example below makes one mistake on
+# a batch of 32 images; ``show_error`` runs it and prints the exception's first line. The last
+# one needs a second device, and every PyTorch build has one: ``meta``, whose tensors have a
+# shape and a dtype but no data. Here it stands in for a GPU.
 
 
 def show_error(code):
@@ -319,6 +335,7 @@ images = torch.rand(32, 8, 8)
 labels = torch.randint(0, 10, (32,))
 linear = nn.Linear(64, 10)
 logits = linear(images.flatten(1))
+linear_elsewhere = nn.Linear(64, 10).to("meta")  # a model moved to another device
 
 print("1. images not flattened:")
 show_error(lambda: linear(images))
@@ -332,6 +349,8 @@ print("5. no channel dimension for a convolution:")
 show_error(lambda: nn.Conv2d(1, 8, kernel_size=3)(images))
 print("6. view of a transposed tensor:")
 show_error(lambda: images.transpose(1, 2).view(32, 64))
+print("7. the model moved to another device, the batch left on the CPU:")
+show_error(lambda: linear_elsewhere(images.flatten(1)))
 
 # %%
 # How to read them:
@@ -350,6 +369,11 @@ show_error(lambda: images.transpose(1, 2).view(32, 64))
 #    one unbatched image with 32 channels; add the channel dimension: ``images.unsqueeze(1)``.
 # 6. ``view size is not compatible with input tensor's size and stride``: ``view`` needs
 #    contiguous memory; ``reshape`` copies when it must.
+# 7. ``Tensor on device meta is not on the expected device cpu``: the input, the first
+#    tensor of the operation, was on the CPU, so PyTorch expected the CPU and found the
+#    layer's weight on ``meta``. With the model on a GPU the message starts ``Expected all
+#    tensors to be on the same device`` instead. Either way, move every batch to the model's
+#    device, ``next(model.parameters()).device``.
 #
 # The fixes, checked:
 assert linear(images.flatten(1)).shape == (32, 10)
@@ -357,6 +381,8 @@ assert linear((images * 16).long().flatten(1).float()).shape == (32, 10)
 assert F.cross_entropy(logits, labels.float().long()).isfinite()  # or keep the labels long
 assert nn.Conv2d(1, 8, kernel_size=3)(images.unsqueeze(1)).shape == (32, 8, 6, 6)
 assert images.transpose(1, 2).reshape(32, 64).shape == (32, 64)
+model_device = next(linear_elsewhere.parameters()).device
+assert linear_elsewhere(images.flatten(1).to(model_device)).shape == (32, 10)
 
 # %%
 # The worst shape bug raises no error at all. A regression model outputs shape ``(N, 1)``;
@@ -371,23 +397,69 @@ print(f"right loss {((pred.squeeze(1) - target) ** 2).mean().item():.4f}")
 assert (pred - target).shape == (32, 32)
 
 # %%
+# A slow step: where the time goes
+# --------------------------------
+# When training is slower than it should be, measure before changing anything.
+# ``torch.profiler.profile`` records every operation PyTorch runs inside its ``with`` block,
+# and ``record_function`` labels a region of your own code. The table lists the operations
+# (``aten::...``, PyTorch's names for them) that cost the most time of their own ("Self CPU")
+# and how often each ran; the labels tell how a step's time splits between the forward pass,
+# the backward pass and the optimizer. The times change from run to run and from machine to
+# machine; the operations and their counts do not. On a GPU, add ``ProfilerActivity.CUDA`` to
+# ``activities`` to see the time of its kernels too.
+from torch.profiler import ProfilerActivity, profile, record_function
+
+torch.manual_seed(0)
+model = make_model().to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+inputs, targets = X[:256].to(device), y[:256].to(device)
+STEPS = 5
+
+
+def train_step():
+    with record_function("forward"):
+        loss = F.cross_entropy(model(inputs), targets)
+    with record_function("backward"):
+        optimizer.zero_grad()
+        loss.backward()
+    with record_function("optimizer step"):
+        optimizer.step()
+
+
+train_step()  # once outside the profiler, so that one-off costs of first calls stay out
+with profile(activities=[ProfilerActivity.CPU]) as prof:
+    for _ in range(STEPS):
+        train_step()
+events = prof.key_averages()
+print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_width=28))
+labels = ("forward", "backward", "optimizer step")
+total = {e.key: e.cpu_time_total for e in events}
+shares = [f"{label} {total[label] / sum(total[n] for n in labels):.0%}" for label in labels]
+print("share of a step:", ", ".join(shares))
+calls = {e.key: e.count for e in events}
+assert all(calls[label] == STEPS for label in labels)
+assert calls["aten::addmm"] == 2 * STEPS  # one per nn.Linear (with bias) per forward pass
+
+# %%
 # Reproducibility: the same run, twice
 # ------------------------------------
 # To debug a problem you must be able to see it again. A run is repeatable when every source
 # of randomness is seeded and every operation is deterministic:
 #
 # * ``random.seed``, ``np.random.seed`` and ``torch.manual_seed`` (which seeds every device)
-#   seed the three random number generators a training script usually touches;
+#   seed the three global random number generators a training script usually touches;
 # * ``torch.use_deterministic_algorithms(True)`` makes PyTorch use deterministic
 #   implementations, and raise an error for an operation that has none. On CUDA it needs
 #   ``CUBLAS_WORKSPACE_CONFIG`` (set in the first cell); ``torch.backends.cudnn.benchmark``
 #   must stay ``False``;
 # * the ``DataLoader`` gets its own seeded ``torch.Generator``, which fixes the shuffling order
-#   and the base seed of its worker processes, and a ``worker_init_fn`` seeds the other
-#   libraries' generators in each worker (the recipe from PyTorch's reproducibility notes).
+#   and the seeds of its worker processes. Each worker seeds ``random`` and ``torch`` itself,
+#   and since PyTorch 1.9 NumPy's global generator too, from that seed and its worker number.
 #
-# The dataset below adds random noise (from ``torch``) and a random brightness (from NumPy) to
-# every image, the kind of augmentation real pipelines use.
+# What a worker cannot reseed is a generator the dataset made for itself. The dataset below
+# adds random noise (from ``torch``) and a random brightness to every image, the kind of
+# augmentation real pipelines use; the brightness comes from a NumPy ``Generator`` created in
+# ``__init__``, the way NumPy recommends over its global functions.
 import random
 
 import numpy as np
@@ -400,38 +472,116 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def seed_worker(worker_id):
-    worker_seed = torch.initial_seed() % 2**32  # set by the DataLoader for each worker
-    np.random.seed(worker_seed)
-    random.seed(worker_seed)
-
-
 class NoisyDigits(Dataset):
+    def __init__(self, seed=0):
+        self.rng = np.random.default_rng(seed)
+
     def __len__(self):
         return len(X)
 
+    def brightness(self):
+        return float(self.rng.uniform(0.8, 1.2))
+
     def __getitem__(self, i):
         noise = 0.05 * torch.randn(64)
-        brightness = np.random.uniform(0.8, 1.2)
-        return (X[i] + noise) * float(brightness), y[i]
+        return (X[i] + noise) * self.brightness(), y[i]
 
 
 # %%
+# Worker processes copy the dataset's generator
+# ---------------------------------------------
 # Worker processes started by ``fork`` (Linux, up to Python 3.13) inherit this script as it
 # is. With ``spawn`` (macOS, Windows) or ``forkserver`` (Linux from Python 3.14) each worker
 # imports the script again, which needs the code under ``if __name__ == "__main__":`` (see
 # `Distributed data parallel <../12_distributed/>`_); so the page uses two workers only where
 # ``fork`` is the default.
+#
+# Each worker gets a *copy* of the dataset, ``self.rng`` included, in the state it had in the
+# main process. So every worker draws the same brightness values, and since the main
+# process's generator never moves, every epoch draws them again. To see it, ``Brightness``
+# returns only the brightness each item would get, and a loader with two workers hands out
+# batches in turn: batch 1 from worker 0, batch 2 from worker 1.
 import torch.multiprocessing as mp
 
 num_workers = 2 if mp.get_start_method() == "fork" else 0
 print(f"start method {mp.get_start_method()!r}: {num_workers} DataLoader workers")
 
 
+class Brightness(NoisyDigits):
+    """Only the brightness NoisyDigits draws, for 6 items."""
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return self.brightness()
+
+
+class GlobalBrightness(Brightness):
+    """The same, from NumPy's global generator (each worker seeds it)."""
+
+    def brightness(self):
+        return float(np.random.uniform(0.8, 1.2))
+
+
+def brightness_by_batch(dataset, worker_init_fn=None, epochs=2):
+    loader = DataLoader(
+        dataset,
+        batch_size=3,
+        num_workers=num_workers,
+        worker_init_fn=worker_init_fn,
+        generator=torch.Generator().manual_seed(0),
+    )
+    batches = [batch.tolist() for _ in range(epochs) for batch in loader]
+    return [[round(b, 4) for b in batch] for batch in batches]
+
+
+def show(title, batches):  # two batches per epoch: from worker 0, then from worker 1
+    print(f"{title}:")
+    for epoch, (first, second) in enumerate(zip(batches[::2], batches[1::2]), start=1):
+        print(f"  epoch {epoch}: batch 1 {first}, batch 2 {second}")
+
+
+copied = brightness_by_batch(Brightness())
+show("Generator made in __init__", copied)
+global_draws = brightness_by_batch(GlobalBrightness())
+show("NumPy's global generator", global_draws)
+if num_workers:
+    assert copied[0] == copied[1] == copied[2] == copied[3]  # the same numbers everywhere
+    assert len({tuple(batch) for batch in global_draws}) == 4  # seeded per worker and epoch
+else:
+    print("no worker processes here: every number above came from this process's generator")
+
+# %%
+# The fix is a ``worker_init_fn``: the ``DataLoader`` calls it in each worker before the first
+# batch, and ``torch.utils.data.get_worker_info()`` gives it the worker's copy of the dataset
+# and the worker's seed. That seed differs between workers and between epochs, and it comes
+# from the loader's generator, so the run stays repeatable.
+
+
+def seed_worker(worker_id):
+    info = torch.utils.data.get_worker_info()
+    info.dataset.rng = np.random.default_rng(info.seed)  # this worker's own generator
+
+
+fixed = brightness_by_batch(Brightness(), worker_init_fn=seed_worker)
+show("Generator reseeded by worker_init_fn", fixed)
+if num_workers:
+    assert len({tuple(batch) for batch in fixed}) == 4  # every worker and epoch draws its own
+    assert brightness_by_batch(Brightness(), worker_init_fn=seed_worker) == fixed  # repeatable
+
+# %%
+# The whole recipe, checked
+# -------------------------
+# A short training run with every piece in place: seeds, deterministic algorithms, a seeded
+# loader, the ``worker_init_fn`` and the noisy dataset, run twice with one seed and once with
+# another.
+
+
 def training_run(seed, epochs=2):
     seed_everything(seed)
     loader = DataLoader(
-        NoisyDigits(),
+        NoisyDigits(seed),
         batch_size=64,
         shuffle=True,
         num_workers=num_workers,
@@ -594,7 +744,9 @@ plt.show()
 # Write ``first_nonfinite(model, x)``: run ``model(x)`` once and return the name (as in
 # ``model.named_modules()``) of the *first* module, in the order they run, whose output holds
 # a ``nan`` or ``inf``; return ``None`` if every output is finite. Use forward hooks
-# (``module.register_forward_hook``) and ``torch.isfinite``, and remove the hooks afterwards.
+# (``module.register_forward_hook``) and ``torch.isfinite``, and remove the hooks afterwards:
+# a hook left behind runs on every later forward pass. The checker looks at each module's
+# ``_forward_hooks``, where ``nn.Module`` keeps them (there is no public accessor).
 import torch
 from torch import nn
 
@@ -622,6 +774,10 @@ def check_first_nonfinite(candidate) -> bool:
             return False
         if got != expected:
             print(f"not correct: expected {expected!r} for {description}, got {got!r}")
+            return False
+        left = [name for name, m in model.named_modules() if m._forward_hooks]
+        if left:
+            print(f"not correct: hooks still registered on modules {left} of {description}")
             return False
     print("correct")
     return True
@@ -738,10 +894,13 @@ assert check_seeded_loader(seeded_loader)
 # * ``torch.isfinite`` on the loss and the gradients stops a run at its first bad step;
 #   ``torch.autograd.set_detect_anomaly(True)`` names the backward function that produced a
 #   ``nan`` and the forward line that created it.
-# * Shape and dtype messages name both sides of the mismatch; broadcasting bugs raise nothing,
-#   so assert shapes where a loss is computed.
+# * Shape, dtype and device messages name both sides of the mismatch; broadcasting bugs raise
+#   nothing, so assert shapes where a loss is computed.
+# * ``torch.profiler.profile`` with ``record_function`` labels shows where a step's time goes,
+#   before you change anything to make it faster.
 # * Repeatable runs: seed ``random``, NumPy and torch, use deterministic algorithms, and give
-#   each ``DataLoader`` a seeded ``Generator`` and a ``worker_init_fn``.
+#   each ``DataLoader`` a seeded ``Generator``. A generator the dataset creates itself is
+#   copied into every worker: reseed it in a ``worker_init_fn``.
 #
 # Where to go next
 # ----------------

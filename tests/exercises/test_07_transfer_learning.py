@@ -50,3 +50,45 @@ def test_optimizer_checker_reports_a_parameter_in_two_groups():
 
     verdict, printed = run_quietly(CHECKS["check_optimizer"], wrong)
     assert verdict is False and printed.startswith("not correct: raised ValueError")
+
+
+def test_optimizer_checker_rejects_sgd_without_momentum():
+    import torch
+
+    def wrong(model, backbone_lr, head_lr):
+        groups = [
+            {"params": model.backbone.parameters(), "lr": backbone_lr},
+            {"params": model.head.parameters(), "lr": head_lr},
+        ]
+        return torch.optim.SGD(groups)  # momentum left at its default, 0
+
+    verdict, printed = run_quietly(CHECKS["check_optimizer"], wrong)
+    assert verdict is False and printed.startswith("not correct: expected momentum=0.9")
+
+
+def test_optimizer_checker_rejects_momentum_in_one_group_only():
+    import torch
+
+    def wrong(model, backbone_lr, head_lr):
+        groups = [
+            {"params": model.backbone.parameters(), "lr": backbone_lr},
+            {"params": model.head.parameters(), "lr": head_lr, "momentum": 0.9},
+        ]
+        return torch.optim.SGD(groups)
+
+    verdict, printed = run_quietly(CHECKS["check_optimizer"], wrong)
+    assert verdict is False and printed.startswith("not correct: expected momentum=0.9")
+
+
+def test_optimizer_checker_accepts_the_reference_solution():
+    import torch
+
+    def reference(model, backbone_lr, head_lr):
+        groups = [
+            {"params": model.backbone.parameters(), "lr": backbone_lr},
+            {"params": model.head.parameters(), "lr": head_lr},
+        ]
+        return torch.optim.SGD(groups, momentum=0.9)
+
+    verdict, printed = run_quietly(CHECKS["check_optimizer"], reference)
+    assert verdict is True and printed == "correct\n"

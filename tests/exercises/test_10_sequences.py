@@ -70,3 +70,60 @@ def test_causal_attention_checker_rejects_the_inverted_mask():
 
     verdict, printed = run_quietly(CHECKS["check_causal_attention"], wrong)
     assert verdict is False and printed.startswith("not correct:")
+
+
+class _FusedAttention(_Projections):
+    """Right numbers, but through the fused function the exercise asks to write by hand."""
+
+    def forward(self, x):
+        b, t, e = x.shape
+
+        def split(z):
+            return z.view(b, t, self.num_heads, e // self.num_heads).transpose(1, 2)
+
+        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+        heads = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.out_proj(heads.transpose(1, 2).reshape(b, t, e))
+
+
+class _ByHand(_Projections):
+    """The reference solution: the same heads, attention written out."""
+
+    def forward(self, x):
+        b, t, e = x.shape
+
+        def split(z):
+            return z.view(b, t, self.num_heads, e // self.num_heads).transpose(1, 2)
+
+        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+        weights = (q @ k.transpose(-2, -1) / math.sqrt(e // self.num_heads)).softmax(dim=-1)
+        return self.out_proj((weights @ v).transpose(1, 2).reshape(b, t, e))
+
+
+def test_attention_module_checker_rejects_the_fused_function():
+    verdict, printed = run_quietly(CHECKS["check_attention_module"], _FusedAttention)
+    assert verdict is False and "without F.scaled_dot_product_attention" in printed
+
+
+def test_attention_module_checker_accepts_attention_by_hand():
+    verdict, printed = run_quietly(CHECKS["check_attention_module"], _ByHand)
+    assert verdict is True and printed == "correct\n"
+
+
+def test_causal_attention_checker_rejects_the_fused_function():
+    def wrong(q, k, v):
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    verdict, printed = run_quietly(CHECKS["check_causal_attention"], wrong)
+    assert verdict is False and "without F.scaled_dot_product_attention" in printed
+
+
+def test_causal_attention_checker_accepts_the_reference_solution():
+    def reference(q, k, v):
+        steps, d = q.shape[-2:]
+        scores = q @ k.transpose(-2, -1) / d**0.5
+        allowed = torch.ones(steps, steps, dtype=torch.bool, device=q.device).tril()
+        return scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1) @ v
+
+    verdict, printed = run_quietly(CHECKS["check_causal_attention"], reference)
+    assert verdict is True and printed == "correct\n"

@@ -62,3 +62,36 @@ def test_seeded_loader_checker_rejects_seeding_the_global_generator():
 
     verdict, printed = run_quietly(CHECKS["check_seeded_loader"], wrong)
     assert verdict is False and printed.startswith("not correct:")
+
+
+def _first_nonfinite(model, x, remove_hooks):
+    bad = []
+    handles = [
+        module.register_forward_hook(
+            lambda mod, inp, out, name=name: None if torch.isfinite(out).all() else bad.append(name)
+        )
+        for name, module in model.named_modules()
+        if name
+    ]
+    with torch.no_grad():
+        model(x)
+    if remove_hooks:
+        for handle in handles:
+            handle.remove()
+    return bad[0] if bad else None
+
+
+def test_first_nonfinite_checker_rejects_hooks_left_registered():
+    def wrong(model, x):
+        return _first_nonfinite(model, x, remove_hooks=False)  # right answer, hooks left behind
+
+    verdict, printed = run_quietly(CHECKS["check_first_nonfinite"], wrong)
+    assert verdict is False and printed.startswith("not correct: hooks still registered")
+
+
+def test_first_nonfinite_checker_accepts_hooks_that_are_removed():
+    def right(model, x):
+        return _first_nonfinite(model, x, remove_hooks=True)
+
+    verdict, printed = run_quietly(CHECKS["check_first_nonfinite"], right)
+    assert verdict is True and printed == "correct\n"
