@@ -62,3 +62,18 @@ def test_one_changed_character_in_a_shown_output_fails(snippet: str, tmp_path: P
     mutated.write_text("".join(lines), encoding="utf-8")
     result = doctest.testfile(str(mutated), module_relative=False, verbose=False, report=False)
     assert result.failed == 1
+
+
+def test_the_install_post_names_every_package_the_tutorials_import():
+    """What a reader installs (the install post) is the tutorials' dependency group."""
+    import tomllib
+
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    wanted = {
+        re.split(r"[=<>!~ ]", item)[0]
+        for item in groups["tutorials"]
+        if isinstance(item, str) and not item.startswith(("torch==", "torchvision=="))
+    }
+    command = (ROOT / "snippets/install/tutorial_packages.sh").read_text()
+    installed = set(re.search(r"pip3 install (.+)", command).group(1).split())
+    assert installed == wanted

@@ -406,7 +406,9 @@ assert (pred - target).shape == (32, 32)
 # and how often each ran; the labels tell how a step's time splits between the forward pass,
 # the backward pass and the optimizer. The times change from run to run and from machine to
 # machine; the operations and their counts do not. On a GPU, add ``ProfilerActivity.CUDA`` to
-# ``activities`` to see the time of its kernels too.
+# ``activities`` to see the time of its kernels too. `Profiling and memory
+# <../15_profiling/>`_ goes further: finding and fixing a slow operation, memory, activation
+# checkpointing and the GPU's speed switches.
 from torch.profiler import ProfilerActivity, profile, record_function
 
 torch.manual_seed(0)

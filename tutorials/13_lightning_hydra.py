@@ -592,4 +592,6 @@ assert check_overrides(my_overrides)
 # The post `Beyond plain PyTorch: Lightning and Hydra <../../posts/lightning-hydra/>`_ shows
 # Hydra's ``instantiate`` (building objects from ``_target_`` configs) and configs kept in YAML
 # files, and `Debugging and reproducibility <../11_debugging/>`_ has the checks to run when a
-# training run, Lightning or not, misbehaves.
+# training run, Lightning or not, misbehaves. The next tutorial, `Text end to end
+# <../14_text/>`_, trains a small language model: a tokenizer, embeddings and a causal
+# Transformer, from raw text to generated text.

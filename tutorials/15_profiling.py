@@ -1066,5 +1066,5 @@ assert check_forward_in_segments(forward_in_segments)
 #
 # Where to go next
 # ----------------
-# The next tutorial, on exporting and deploying a model, takes a trained model out of Python:
-# ``torch.export``, ONNX, and when to use ``torch.compile`` instead.
+# The next tutorial, `Export and deploy <../16_export/>`_, takes a trained model out of
+# Python: ``torch.export``, ONNX, and when to use ``torch.compile`` instead.
