@@ -269,7 +269,9 @@ def shard_figures(cache: Path) -> list[tuple[str, float, str]]:
     return rows
 
 
-def three_shard_proof(project: Path, env: dict[str, str], no_change: float) -> list:
+def three_shard_proof(
+    project: Path, build: list[str], env: dict[str, str], no_change: float
+) -> list:
     """CI's site workflow on this machine: three shards one after another, each from an empty
     cache, then the merge and the render that executes nothing."""
     fresh(project)
@@ -284,7 +286,6 @@ def three_shard_proof(project: Path, env: dict[str, str], no_change: float) -> l
     each = ", ".join(f"{seconds:.1f}" for seconds in shard_seconds)
     rows.append((f"three shards, one after another ({each})", sum(shard_seconds), ""))
     merge = timed([*cli, "merge", "shards"], project, {**env, "TUTORIAL_CACHE_DIR": cache})
-    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", "site"]
     render = timed(build, project, {**env, "TUTORIAL_EXECUTE": "never"})
     rows.append(("merge the shards' entries", merge, ""))
     rows.append(("render, executing nothing (TUTORIAL_EXECUTE=never)", render, ""))
@@ -348,7 +349,7 @@ def main() -> None:
         shard_rows = shard_figures(cache)
         if args.shards_only:
             rows.insert(0, ("cold build (all tutorials execute)", colds[0], ""))
-            print_table(rows + shard_rows + three_shard_proof(project, env, no_change))
+            print_table(rows + shard_rows + three_shard_proof(project, build, env, no_change))
             return
         standalone = standalone_seconds(project, env, threads)
 
@@ -412,7 +413,7 @@ def main() -> None:
                 ("test suite, as nox -s tests runs it", seconds, f"{seconds / cold:.2f}x cold")
             )
             rows.append(("test suite, -n 0", timed([*pytest, "-n", "0"], ROOT, env), ""))
-        rows += shard_rows + three_shard_proof(project, env, no_change)
+        rows += shard_rows + three_shard_proof(project, build, env, no_change)
     print_table(rows)
 
 

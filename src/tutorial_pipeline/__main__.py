@@ -120,10 +120,13 @@ def _prerenderer(config, root: Path, scripts: list[Path], cache_dir: Path):
     )
 
 
-def _new_files(folder: Path, before: set[str]) -> list[Path]:
-    return (
-        sorted(p for p in folder.glob("*.json") if p.name not in before) if folder.is_dir() else []
-    )
+def _derived(cache_dir: Path) -> set[Path]:
+    """The derived files of a cache (`cache.DERIVED`): rendered pages, refreshed notebooks."""
+    return {
+        path
+        for folder, pattern in cache_module.DERIVED.items()
+        for path in (cache_dir / folder).glob(pattern)
+    }
 
 
 def cmd_execute(args) -> int:
@@ -140,8 +143,7 @@ def cmd_execute(args) -> int:
         scripts = [script for script in scripts if script.stem in share]
     cache_dir, timeout = _settings(root)
     jobs = int(os.environ.get("TUTORIAL_JOBS") or 0) or None
-    pages = cache_dir / cache_module.PAGES
-    rendered_before = {p.name for p in pages.glob("*.json")} if pages.is_dir() else set()
+    derived_before = _derived(cache_dir)
     config = _site_config(root)
     every = discover(root / "tutorials")
     ahead = None if args.no_render else _prerenderer(config, root, every, cache_dir)
@@ -170,15 +172,17 @@ def cmd_execute(args) -> int:
         for result in executed:
             folder = result.notebook_path.parent
             shutil.copytree(folder, entries / folder.name, dirs_exist_ok=True)
-        rendered = _new_files(pages, rendered_before)
-        if rendered:
-            (Path(args.out) / cache_module.PAGES).mkdir(exist_ok=True)
-            for page in rendered:
-                shutil.copyfile(page, Path(args.out) / cache_module.PAGES / page.name)
+        made = sorted(_derived(cache_dir) - derived_before)
+        for path in made:
+            copy = Path(args.out) / path.relative_to(cache_dir)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, copy)
+        for memo in cache_dir.glob("apiref-*.json"):
+            shutil.copyfile(memo, Path(args.out) / memo.name)
         log.info(
-            "copied the %d entries and %d rendered pages made here to %s",
+            "copied the %d entries and %d rendered pages and refreshed notebooks made here to %s",
             len(executed),
-            len(rendered),
+            len(made),
             args.out,
         )
     if args.write_timings:
@@ -200,7 +204,8 @@ def cmd_merge(args) -> int:
         print(f"refused: {line}", file=sys.stderr)
     print(
         f"merged into {into}: {len(report.copied)} entries copied, {len(report.present)} "
-        f"already there, {len(report.refused)} refused; {report.pages} rendered pages copied"
+        f"already there, {len(report.refused)} refused; {report.derived} rendered pages and "
+        "refreshed notebooks copied"
     )
     return 1 if report.refused else 0
 

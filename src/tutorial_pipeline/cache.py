@@ -212,6 +212,12 @@ ENTRIES = "entries"
 #: The folder of a cache that holds mkdocs-jupyter's rendered pages (its own cache, keyed by
 #: a hash of the published notebook and the render settings: `prerender`).
 PAGES = "html"
+#: The folder of a cache that holds each run with its script's text as it is now (`refresh`),
+#: named by the script's bytes and the entry's key.
+CURRENT = "current"
+#: Files a shard makes beside its entries, named by what they were made from, so that a copy
+#: is never stale: a merge copies the ones the cache lacks.
+DERIVED = {PAGES: "*.json", CURRENT: "*.ipynb"}
 
 
 @dataclass(frozen=True)
@@ -405,7 +411,7 @@ class MergeReport:
     copied: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-    pages: int = 0  # rendered pages copied
+    derived: int = 0  # rendered pages and refreshed notebooks copied
 
 
 def source_entries(source: Path) -> list[Path]:
@@ -456,23 +462,48 @@ def merge(into: Path, sources: list[Path]) -> MergeReport:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             report.copied.append(entry.name)
-        report.pages += _merge_pages(cache.root / PAGES, source)
+        report.derived += _merge_derived(cache.root, source)
     return report
 
 
-def _merge_pages(into: Path, source: Path) -> int:
-    """Copy the rendered pages of ``source`` (a cache or a folder of caches) that ``into``
-    lacks. They are named by a hash of what they were rendered from, so a page of another
-    notebook is never used; one that cannot be read fails the render loudly."""
-    folders = [Path(source) / PAGES] if (Path(source) / PAGES).is_dir() else []
-    if not folders and Path(source).is_dir() and not (Path(source) / ENTRIES).is_dir():
-        folders = [child / PAGES for child in sorted(Path(source).iterdir())]
+def _merge_derived(into: Path, source: Path) -> int:
+    """Copy the derived files of ``source`` (a cache or a folder of caches: `DERIVED`, the
+    rendered pages and the refreshed notebooks) that the cache at ``into`` lacks. They are
+    named by a hash of what they were made from, so one of another notebook is never used;
+    one that cannot be read fails the render loudly. Also the API-lookup memos, merged."""
+    source = Path(source)
+    roots = [source] if (source / ENTRIES).is_dir() else sorted(p for p in source.iterdir())
     copied = 0
-    for folder in (f for f in folders if f.is_dir()):
-        for page in folder.glob("*.json"):
-            target = into / page.name
-            if not target.exists():
-                into.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(page, target)
-                copied += 1
+    for root in (r for r in roots if r.is_dir()):
+        for folder, pattern in DERIVED.items():
+            for made in sorted((root / folder).glob(pattern)):
+                target = into / folder / made.name
+                if not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(made, target)
+                    copied += 1
+        for memo in root.glob("apiref-*.json"):
+            _merge_memo(memo, into / memo.name)
     return copied
+
+
+def _merge_memo(memo: Path, target: Path) -> None:
+    """The union of two API-lookup memos of the same environment (`apiref.use_memo`)."""
+    try:
+        theirs = json.loads(memo.read_text(encoding="utf-8"))
+        ours = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
+    except ValueError:
+        return  # a damaged memo only costs a lookup
+    _atomic_text(target, json.dumps({**theirs, **ours}, sort_keys=True))
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -26,12 +26,10 @@ from pathlib import Path
 
 import nbformat
 
-from .cache import read_notebook
+from .cache import CURRENT, read_notebook
 from .convert import LINE_KEY, script_to_notebook
 from .errors import TutorialError
 
-#: The folder of a cache that holds the refreshed notebooks.
-CURRENT = "current"
 #: The notebook-level metadata the run itself wrote (the kernel's), kept from the run.
 _RUN_METADATA = ("kernelspec", "language_info")
 
