@@ -281,31 +281,6 @@ def test_mkdocs_build_renders_a_tutorial_page(tmp_path):
     assert "up to date (cached)" in report
 
 
-def test_a_dead_kernel_is_replaced_once_then_reported(tmp_path, monkeypatch):
-    body = """\
-    # %%
-    # Crash the kernel on the first run only
-    # --------------------------------------
-    import os
-    from pathlib import Path
-
-    marker = Path(os.environ["CRASH_MARKER"])
-    if not marker.exists():
-        marker.touch()
-        os._exit(1)
-    print("second kernel")
-    """
-    script = write_tutorial(tmp_path, "crashy.py", body)
-    monkeypatch.setenv("CRASH_MARKER", str(tmp_path / "crashed-once"))
-    (result,) = build_tutorials([script], cache_dir=tmp_path / "cache", environment="env")
-    notebook = nbformat.read(result.notebook_path, as_version=4)
-    assert notebook.cells[-1].outputs[0].text == "second kernel\n"
-
-    always = write_tutorial(tmp_path, "always.py", "# %%\n# Die\n# ---\nimport os\nos._exit(1)\n")
-    with pytest.raises(TutorialBuildError, match=r"always\.py:11: DeadKernelError"):
-        build_tutorials([always], cache_dir=tmp_path / "cache", environment="env")
-
-
 def test_cache_keeps_a_few_runs_per_tutorial(two_tutorials):
     scripts, cache = two_tutorials
     for environment in ["env-1", "env-2", "env-3", "env-4"]:
