@@ -7,6 +7,7 @@ condition that made a build fail once in a while, every time, and checks what ha
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import socket
 import subprocess
@@ -277,3 +278,90 @@ def test_soak_runs_cold_builds_and_keeps_the_log_of_a_failing_one(tmp_path, caps
     assert "RuntimeError: planted" in kept and "Aborted with a BuildError!" in kept
     assert (logs / "summary.txt").read_text().splitlines() == printed
     assert not (project / ".cache").exists(), "the cold build used a cache of its own"
+
+
+# --- Tutorial 12's workers (tutorials/_distributed_helpers.py) -------------------------------
+
+_GLOO_THREADS = {"gloo_tcp_loop", "pt_gloo_runloop"}
+
+_THREAD_NAMES = """\
+import os
+def thread_names():
+    names = []
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/comm") as comm:
+            names.append(comm.read().strip())
+    return sorted(names)
+"""
+
+
+@pytest.mark.parametrize("imported", ["before", "after"])
+def test_a_group_kept_by_torch_distributed_nn_outlives_destroy_with_its_threads(imported):
+    """Why tutorial 12's workers ran gloo's threads into the interpreter's exit: DDP imports
+    torch.distributed.nn lazily, and when that happens after init_process_group its functions
+    keep the group as a default argument, so destroy_process_group() cannot free it."""
+    code = _THREAD_NAMES + textwrap.dedent(
+        f"""\
+        import gc
+        import torch.distributed as dist
+        if {imported == "before"!r}:
+            import torch.distributed.nn
+        dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+        import torch.distributed.nn
+        dist.destroy_process_group()
+        gc.collect()
+        print(" ".join(thread_names()))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    left = set(result.stdout.split()) & _GLOO_THREADS
+    assert left == (set() if imported == "before" else _GLOO_THREADS)
+
+
+def test_tutorial_12_workers_end_with_no_thread_of_the_group_running(tmp_path):
+    """The tutorial's own workers, started as its spawn cell starts them (the parent holding
+    the store): when train() returns, nothing of the process group runs in them any more."""
+    (tmp_path / "probe.py").write_text(
+        _THREAD_NAMES
+        + textwrap.dedent(
+            """\
+            import _distributed_helpers as helpers
+
+            def worker(rank, world_size, port, out_dir):
+                helpers.spawn_worker(rank, world_size, port, out_dir)
+                with open(f"{out_dir}/threads-{rank}.txt", "w") as out:
+                    out.write(" ".join(thread_names()))
+            """
+        )
+    )
+    code = textwrap.dedent(
+        f"""\
+        import torch.distributed as dist
+        import torch.multiprocessing as mp
+        import probe
+        if __name__ == "__main__":
+            store = dist.TCPStore("127.0.0.1", 0, 2, is_master=True, wait_for_workers=False)
+            mp.spawn(probe.worker, args=(2, store.port, {str(tmp_path)!r}), nprocs=2)
+        """
+    )
+    pythonpath = os.pathsep.join([str(ROOT / "tutorials"), str(tmp_path), os.environ["PYTHONPATH"]])
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": pythonpath, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    for rank in range(2):
+        names = (tmp_path / f"threads-{rank}.txt").read_text().split()
+        assert not set(names) & _GLOO_THREADS, names
+    assert (tmp_path / "checkpoints" / "model.pt").is_file()
+    assert "Traceback" not in result.stderr
