@@ -202,7 +202,7 @@ if __name__ == "__main__":
         checkpoint = torch.load(out_dir / "checkpoints" / "model.pt", weights_only=True)
     del store  # the workers are done: close the store and free its port
     assert held and can_bind(port)
-    print(f"while the workers ran, the store's port was held (no one else could bind it): {held}")
+    print(f"no other program could take the store's port while the workers ran: {held}")
     print(f"files written by the workers: {written}")
 
 # %%

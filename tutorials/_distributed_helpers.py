@@ -63,7 +63,7 @@ def spawn_worker(rank, world_size, port, out_dir):
     """
     os.environ["MASTER_ADDR"] = "127.0.0.1"  # where the rendezvous store listens
     os.environ["MASTER_PORT"] = str(port)  # its port, opened by the parent
-    os.environ["TORCHELASTIC_USE_AGENT_STORE"] = "True"  # the launcher hosts the store
+    os.environ["TORCHELASTIC_USE_AGENT_STORE"] = "True"  # use the parent's store
     os.environ["RANK"] = str(rank)  # this process's number, 0 .. world_size - 1
     os.environ["LOCAL_RANK"] = str(rank)  # its number on this machine (picks the GPU)
     os.environ["WORLD_SIZE"] = str(world_size)  # how many processes in all
@@ -117,9 +117,9 @@ def train(out_dir):
             torch.save(model.module.state_dict(), out_dir / "checkpoints" / "model.pt")
         dist.barrier()  # nobody leaves before the checkpoint is on disk
     finally:
-        # Even after an error. Once the model, which holds the group too, is gone (when train
-        # returns), this ends the threads gloo runs for the group: threads still running while
-        # the interpreter shuts down are a known cause of crashes at exit.
+        # Even after an error. With the model gone too (when train returns),
+        # this ends the threads gloo runs for the group: threads still running
+        # while the interpreter shuts down are a known cause of crashes at exit.
         dist.destroy_process_group()
 
 
