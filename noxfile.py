@@ -267,3 +267,12 @@ def bench(session: nox.Session) -> None:
     """Time cold, no-change and one-tutorial builds, a plain build, and tests -n auto vs -n 0."""
     bin_dir = use_site_env(session)
     session.run(bin_dir / "python", "benchmarks/bench_build.py", *session.posargs, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def soak(session: nox.Session) -> None:
+    """Find rare failures: cold builds, then test-suite runs (`-- --builds N [--tests M]`).
+
+    Runs them one after another, prints each failure and stray traceback, keeps the logs."""
+    bin_dir = use_site_env(session)
+    session.run(bin_dir / "python", "benchmarks/soak.py", *session.posargs, external=True)

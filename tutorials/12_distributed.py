@@ -16,7 +16,9 @@ exactly what one process would compute on the whole batch.
 * what ``all_reduce`` does, with a two-process demo
 * how to start processes with ``torch.multiprocessing.spawn`` and with ``torchrun``
   (``init_method="env://"``), and why a spawned worker must live in an importable module
-* how to wrap a model in ``DistributedDataParallel`` and save a checkpoint from rank 0 only
+* why the launching process should hold the processes' meeting point (the store) itself
+* how to wrap a model in ``DistributedDataParallel``, save a checkpoint from rank 0 only,
+  and leave nothing running when a worker ends
 * what changes on GPUs: the ``nccl`` backend, one process per device, ``device_ids``
 
 **Prerequisites**
@@ -121,12 +123,14 @@ if __name__ == "__main__":
 # %%
 # The worker: ``env://``, ``all_reduce`` and DDP
 # ----------------------------------------------
-# Each process runs ``spawn_worker(rank, ...)``. It sets five environment variables and calls
+# Each process runs ``spawn_worker(rank, ...)``. It sets six environment variables and calls
 # ``train``, which joins the *process group* with ``init_process_group(backend="gloo")``. With
 # no ``init_method``, PyTorch uses ``env://``: it reads ``MASTER_ADDR`` and ``MASTER_PORT``
-# (where rank 0 listens; 127.0.0.1 since all processes are on this machine), ``RANK`` and
-# ``WORLD_SIZE``. That is exactly what ``torchrun`` sets, so ``train`` runs unchanged under
-# both launchers.
+# (where the *store*, the key-value server at which the processes meet, listens; 127.0.0.1
+# since all processes are on this machine), ``RANK`` and ``WORLD_SIZE``, and
+# ``TORCHELASTIC_USE_AGENT_STORE=True`` says that the launcher hosts that store, so every rank
+# connects to it (without it, rank 0 would start one on ``MASTER_PORT``). That is exactly what
+# ``torchrun`` sets, so ``train`` runs unchanged under both launchers.
 #
 # ``dist.all_reduce(t)`` is a *collective*: every rank calls it with a tensor of the same shape,
 # and when it returns, every rank's tensor holds the elementwise sum over all ranks (or the
@@ -136,7 +140,16 @@ if __name__ == "__main__":
 # and during ``backward()`` it all-reduces the gradients and divides them by the world size,
 # so every rank ends up with the same averaged gradient and takes the same optimizer step.
 # The replicas never drift apart, which is why rank 0 alone saves the checkpoint (of
-# ``model.module``, the model inside the wrapper). Here is the worker, as the processes run it:
+# ``model.module``, the model inside the wrapper).
+#
+# A worker must leave nothing running when it ends. The group runs threads of its own (gloo's,
+# in C++), and threads still running while the interpreter shuts down are a known cause of
+# crashes at exit, so ``train`` destroys the group in a ``finally:`` block, after an error too.
+# One trap: DDP imports more of torch the first time it wraps a model, among it
+# ``torch.distributed.nn``, whose functions keep the group that exists at that moment as a
+# default argument, and a group something still refers to is not torn down. The helper module
+# therefore imports ``torch.distributed.nn`` at its top, before any group exists. Here is the
+# worker, as the processes run it:
 import inspect
 
 import _distributed_helpers
@@ -149,9 +162,12 @@ if __name__ == "__main__":
 # Start two processes with ``torch.multiprocessing.spawn``
 # --------------------------------------------------------
 # ``mp.spawn(fn, args, nprocs)`` starts ``nprocs`` processes, calls ``fn(rank, *args)`` in
-# each, waits for all of them, and raises if one fails. Rank 0 needs a TCP port that nobody
-# else uses: binding a socket to port 0 lets the operating system pick a free one, so two runs
-# on one machine do not clash. The workers print nothing; they write what they saw into a
+# each, waits for all of them, and raises if one fails. The store they meet at needs a TCP
+# port that no other program uses. This process opens the store before starting them, on a
+# port the operating system picks (``0``), and holds it until they are done, as ``torchrun``
+# does. Picking a free port here, closing it and letting rank 0 open it again would leave a
+# gap of seconds (the time a new interpreter takes to import torch) in which another program
+# on the machine could take it. The workers print nothing; they write what they saw into a
 # temporary directory, and this process reads it back. Starting two Python interpreters that
 # each import torch takes a few seconds; the training itself is tiny.
 import socket
@@ -163,16 +179,30 @@ from _distributed_helpers import spawn_worker
 
 WORLD_SIZE = 2
 
-if __name__ == "__main__":
+
+def can_bind(port):
+    """Whether another socket could take ``port`` on 127.0.0.1 right now."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+if __name__ == "__main__":
+    store = dist.TCPStore("127.0.0.1", 0, WORLD_SIZE, is_master=True, wait_for_workers=False)
+    port = store.port
+    held = not can_bind(port)
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = Path(tmp)
         mp.spawn(spawn_worker, args=(WORLD_SIZE, port, str(out_dir)), nprocs=WORLD_SIZE)
         written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
         ranks = [torch.load(out_dir / f"rank{r}.pt", weights_only=True) for r in range(WORLD_SIZE)]
         checkpoint = torch.load(out_dir / "checkpoints" / "model.pt", weights_only=True)
+    del store  # the workers are done: close the store and free its port
+    assert held and can_bind(port)
+    print(f"no other program could take the store's port while the workers ran: {held}")
     print(f"files written by the workers: {written}")
 
 # %%
@@ -536,7 +566,11 @@ if __name__ == "__main__":
 #   gradients during ``backward()`` and divides by the world size.
 # * Start workers with ``torch.multiprocessing.spawn`` (worker in an importable module, work
 #   under ``if __name__ == "__main__":``) or with ``torchrun``; both initialise through
-#   ``env://`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``).
+#   ``env://`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``), at a store the
+#   launcher holds open on a port the system picked.
+# * End every worker with ``destroy_process_group()`` (in a ``finally:``), and import
+#   ``torch.distributed.nn`` before the group exists, so that nothing keeps the group, and its
+#   threads, alive into the interpreter's exit.
 # * Save checkpoints from rank 0 only, from ``model.module``; on GPUs use ``nccl``, one
 #   process per device, and ``device_ids=[local_rank]``.
 #

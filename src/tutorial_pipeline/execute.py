@@ -20,6 +20,13 @@ The build owns the machine, so the kernel's environment also carries what a page
 its share of the CPU cores (``OMP_NUM_THREADS``), the progress-bar format (``TQDM_*``),
 compile caches in a folder of its own, and no bytecode written into the source tree.
 
+The kernel talks to the build over ZeroMQ's ``ipc`` transport (Unix sockets in a folder of
+the run's own) where ZeroMQ has it: over ``tcp``, jupyter_client picks five free ports, closes
+them and writes them down, and the kernel binds them a moment later, so anything on the
+machine that binds a port in between (another build's kernel, a tutorial's own server) can
+take one, and the kernel then dies at start or prints a heartbeat ``Address already in use``
+traceback. A socket file in a private folder has no such window.
+
 The run's wall time and the kernel's peak resident memory are measured. An exception, a
 timeout, a dead kernel, a kernel that cannot start, an error output, a warning printed by a
 cell, or a file the tutorial wrote next to itself becomes a `TutorialError` that names the
@@ -259,7 +266,6 @@ TQDM_ENVIRONMENT = {
 # nbclient logs each start and, on a timeout, an error that our own TutorialError repeats.
 _quiet_log = logging.getLogger("tutorial_pipeline.nbclient")
 _quiet_log.setLevel(logging.CRITICAL)
-_log = logging.getLogger("mkdocs.plugins.tutorial_pipeline")
 
 
 @dataclass(frozen=True)
@@ -515,7 +521,7 @@ class KernelStartError(TutorialError):
 
 
 class KernelDied(TutorialError):
-    """The kernel process exited mid-run (a crash, the out-of-memory killer, a port clash)."""
+    """The kernel process exited mid-run (a crash, a signal, the out-of-memory killer)."""
 
 
 def execute_notebook(
@@ -523,7 +529,6 @@ def execute_notebook(
     *,
     path: Path,
     timeout: float,
-    attempts: int = 2,
     threads: int = 1,
     stop: Stop | None = None,
     fork_server=None,
@@ -531,31 +536,42 @@ def execute_notebook(
 ) -> Execution:
     """Run every cell of ``notebook`` (a copy is executed); ``path`` names it in errors.
 
-    A kernel that dies is replaced and the notebook run again, ``attempts`` times in all:
-    kernels started at the same moment can, rarely, pick the same TCP port. Any other
-    failure is the tutorial's and is raised at once.
+    Every failure is raised at once, a kernel that dies mid-run included: it crashed (a
+    signal, the out-of-memory killer) while running the tutorial's code, and running it
+    again would hide a crash that happens once in a while. Kernels do not die of port
+    clashes here (see `kernel_transport`).
     """
     stop = stop or Stop()
-    for attempt in range(1, attempts + 1):
-        if stop.is_set():
-            raise Interrupted(path, None, _INTERRUPTED)
-        try:
-            return _execute_once(
-                notebook,
-                path=path,
-                timeout=timeout,
-                threads=threads,
-                stop=stop,
-                fork_server=fork_server,
-                extra_env=extra_env,
-            )
-        except KernelDied as exc:
-            if stop.is_set():
-                raise Interrupted(path, None, _INTERRUPTED) from None
-            if attempt == attempts:
-                raise
-            _log.warning("%s: %s; running it again in a new kernel", path.name, exc.message)
-    raise AssertionError("unreachable")
+    if stop.is_set():
+        raise Interrupted(path, None, _INTERRUPTED)
+    return _execute_once(
+        notebook,
+        path=path,
+        timeout=timeout,
+        threads=threads,
+        stop=stop,
+        fork_server=fork_server,
+        extra_env=extra_env,
+    )
+
+
+def kernel_transport(km, folder: Path) -> None:
+    """Connect ``km``'s kernel over ZeroMQ's ``ipc`` transport, through socket files
+    ``<folder>/k-1`` to ``k-5`` (``folder`` is the run's own, created empty), where ZeroMQ
+    supports it; else leave it on ``tcp`` (127.0.0.1 and ports picked by jupyter_client).
+
+    Over ``tcp`` the ports are picked, released and bound by the kernel later, a window in
+    which any process on the machine can take one; a file in a folder nobody else writes to
+    cannot be taken. A Unix socket's path is limited to about 100 bytes: a longer ``folder``
+    (a deep TMPDIR) keeps ``tcp``."""
+    import zmq
+
+    endpoint = folder / "k"
+    if not zmq.has("ipc") or len(os.fsencode(endpoint)) > 90:
+        return
+    km.transport = "ipc"
+    km.ip = str(endpoint)
+    km.cache_ports = False  # jupyter_client's free-port bookkeeping is for tcp only
 
 
 def _execute_once(
@@ -613,6 +629,9 @@ def _execute_once(
         # Kept: nbclient forgets its kernel manager when the kernel is shut down.
         km = client.km = client.create_kernel_manager()
         km.fork_server = fork_server
+        sockets = Path(scratch) / "sockets"
+        sockets.mkdir(mode=0o700)
+        kernel_transport(km, sockets)
         stop.register(km)
         env = kernel_environment(path, threads=threads, scratch=Path(scratch), extra=extra_env)
         started = time.perf_counter()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -173,24 +172,6 @@ def execution_order(
     return fresh + unknown + timed
 
 
-def check_loopback(script: Path) -> None:
-    """Jupyter kernels talk to the build over 127.0.0.1: fail at once if it is down, rather
-    than wait for a kernel that cannot answer."""
-    try:
-        with socket.create_server(("127.0.0.1", 0)) as server:
-            port = server.getsockname()[1]
-            with socket.create_connection(("127.0.0.1", port), timeout=5):
-                pass
-    except OSError as exc:
-        raise KernelStartError(
-            script,
-            None,
-            f"KernelStartError: no kernel can start: could not connect on 127.0.0.1 ({exc}); "
-            "Jupyter kernels talk to the build over the loopback interface, so bring it up "
-            "(in a network namespace: ip link set lo up)",
-        ) from None
-
-
 #: In-file setting (sphinx-gallery's comment style) naming the device type a tutorial's page
 #: should be published from when a run on it exists: ``# sphinx_gallery_publish_target = "cuda"``.
 PUBLISH_TARGET = "publish_target"
@@ -309,7 +290,6 @@ def _build_one(
             check_outputs(read_notebook(record.notebook_path), script, strict=strict)
             log.info("%s: up to date (ran in %.1f s)", script.name, record.seconds)
             return TutorialResult(script, record, executed=False, wanted=wanted)
-        check_loopback(script)
         log.info("%s: executing", script.name)
         with PARSE_LOCK:
             notebook = script_to_notebook(script, strict=strict)
