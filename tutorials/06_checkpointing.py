@@ -304,12 +304,16 @@ best_a = train(model_a, optimizer_a, scheduler_a, 0, n_epochs, dir_a)
 # objects (deliberately from a different seed, to show that loading overwrites it all), loads
 # the checkpoint with ``weights_only=True`` and continues from the saved epoch. The checkpoint is
 # loaded with ``map_location="cpu"``: ``set_rng_state`` needs CPU tensors, and
-# ``load_state_dict`` moves model and optimizer tensors to the right device by itself.
+# ``load_state_dict`` moves model and optimizer tensors to the right device by itself. (We also
+# keep a copy of the file the crash left, for one more experiment below.)
+import shutil
+
 dir_b = workdir / "run_b"
 dir_b.mkdir()
 model_b, optimizer_b, scheduler_b = build(seed=0)
 train(model_b, optimizer_b, scheduler_b, 0, 3, dir_b)
 del model_b, optimizer_b, scheduler_b  # the "crash"
+crash_copy = shutil.copy(dir_b / "last.pt", workdir / "crash.pt")
 torch.manual_seed(12345)
 
 checkpoint = torch.load(dir_b / "last.pt", map_location="cpu", weights_only=True)
@@ -344,26 +348,32 @@ assert best_a == best_b and all(torch.equal(best_file_a[k], best_file_b[k]) for 
 print("resumed run == uninterrupted run (weights, optimizer state, best model): True")
 
 # %%
-# Why the RNG state? Resume from the same checkpoint once more, but *forget* to restore it:
-# dropout then draws different masks and the weights drift away from run A.
+# Why the RNG state? Resume from the crash's checkpoint once more, exactly as run B did, but
+# *forget* to restore the random state: dropout then draws different masks and the weights
+# drift away from run A.
+#
+# The checkpoint is read again, from the copy of the file (run B has overwritten ``last.pt``
+# since). The ``checkpoint`` dict run B resumed from no longer holds the crash's state:
+# ``optimizer.load_state_dict`` keeps the tensors it is given, copying them only to move them to
+# another device or dtype, and every optimizer step updates them in place. Load a checkpoint
+# afresh for each resume (or ``copy.deepcopy`` it).
+crash = torch.load(crash_copy, map_location="cpu", weights_only=True)
+steps_saved = int(crash["optimizer"]["state"][0]["step"])
+steps_now = int(checkpoint["optimizer"]["state"][0]["step"])
+print(f"AdamW's step count in the file: {steps_saved}; in the dict run B loaded: {steps_now}")
+assert steps_now > steps_saved
+
 model_c, optimizer_c, scheduler_c = build(seed=1)
-model_c.load_state_dict(checkpoint["model"])
-optimizer_c.load_state_dict(checkpoint["optimizer"])
-scheduler_c.load_state_dict(checkpoint["scheduler"])
+model_c.load_state_dict(crash["model"])
+optimizer_c.load_state_dict(crash["optimizer"])
+scheduler_c.load_state_dict(crash["scheduler"])
 dir_c = workdir / "run_c"
 dir_c.mkdir()
-train(
-    model_c,
-    optimizer_c,
-    scheduler_c,
-    checkpoint["epoch"],
-    n_epochs,
-    dir_c,
-    checkpoint["best_val_loss"],
-)
+train(model_c, optimizer_c, scheduler_c, crash["epoch"], n_epochs, dir_c, crash["best_val_loss"])
 same = all(torch.equal(a, c) for a, c in zip(model_a.parameters(), model_c.parameters()))
 drift = max((a - c).abs().max().item() for a, c in zip(model_a.parameters(), model_c.parameters()))
 print(f"without the RNG state: identical weights? {same} (largest difference {drift:.2e})")
+assert not same
 
 # %%
 # Keeping the best model
