@@ -534,10 +534,13 @@ assert check_resume(my_save_checkpoint, my_load_checkpoint)
 # ^^^^^^^^^^^^^^^^^^^^^^^^^^
 # Write ``my_atomic_save(obj, path)`` without looking back at ``atomic_save``: after it returns,
 # ``path`` holds ``obj``; if saving fails, the error propagates, ``path`` still holds the
-# previous file and no temporary file is left behind. Edit it and run the cell again:
+# previous file and no temporary file is left behind. While it runs, the checker points
+# ``tempfile``'s default folder at a folder that does not exist, so a temporary file has to go
+# where it belongs, in the folder of ``path``. Edit it and run the cell again:
 # ``check_atomic_save`` prints ``correct`` or what is wrong.
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -546,13 +549,23 @@ def check_atomic_save(candidate) -> bool:
     """Save, then make a save fail; the old file must survive, and nothing else may remain."""
     old, new = {"w": torch.arange(3.0)}, {"w": torch.ones(3)}
     unpicklable = {"w": torch.zeros(3), "oops": (i for i in range(3))}
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(tempfile, "tempdir", str(Path(tmp) / "system-temp")),
+    ):
         path = Path(tmp) / "last.pt"
         try:
             candidate(old, path)
             candidate(new, path)
             saved = torch.load(path, weights_only=True)
         except Exception as exc:
+            if tempfile.tempdir in str(exc):
+                print(
+                    "not correct: the temporary file went to the system's temporary folder; "
+                    "create it in the folder of path (os.replace cannot move a file to "
+                    "another file system, and that folder is often on another one)"
+                )
+                return False
             print(f"not correct: saving a plain dict raised {type(exc).__name__}: {exc}")
             return False
         if not torch.equal(saved["w"], new["w"]):
