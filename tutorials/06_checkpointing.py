@@ -173,8 +173,10 @@ else:
 
 # %%
 # The fix is to write to a temporary file *in the same directory* and then ``os.replace`` it
-# over the target. ``os.replace`` is atomic on POSIX and Windows within one file system: readers
-# see either the complete old file or the complete new one, never a mix.
+# over the target. The target then only ever holds a complete file, the old one or the new one:
+# on Linux and macOS the replacement is atomic (POSIX requires it), so even a reader at that
+# very moment sees one or the other. Within one file system, that is: ``os.replace`` cannot
+# move a file to another one, which is why the temporary file goes in the target's directory.
 
 
 def atomic_save(obj, path):
