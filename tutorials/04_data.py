@@ -191,8 +191,9 @@ print("items skipped per epoch:", len(train_ds) - sum(drop_sizes))
 #    dataset class a worker can import: ``TensorDataset`` or a class defined in a script or
 #    module, not one defined in a notebook cell. This cell does both, so it runs as a script
 #    and in a notebook everywhere. In your own scripts, put all but imports and definitions in
-#    a ``main()`` called under the guard; this page is one long script, so where workers are
-#    not forked each of them first re-runs its top-level code (its printouts appear again).
+#    a ``main()`` called under the guard. This page is one long script, so where workers are
+#    not forked each of them first re-runs all of its top-level code: the eight workers it
+#    starts make it run nine times over, printouts included.
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 pin_memory = device.type not in ("cpu", "mps")
 
@@ -223,11 +224,11 @@ if __name__ == "__main__":  # only the main program starts workers
 # -------------------------
 # Random draws inside ``__getitem__``, on the other hand, happen in the workers. Each worker
 # seeds the global generators itself: ``torch`` and Python's ``random`` with
-# ``base_seed + worker_id`` (the loader draws ``base_seed`` from its ``generator``), and
-# NumPy's global generator (``np.random.random()`` and friends) from the same two numbers. A
-# generator *object* that the dataset creates in ``__init__``, such as a NumPy ``Generator``,
-# is another story: every worker receives a copy of the dataset, generator included, in the
-# same state, and draws the same numbers.
+# ``base_seed + worker_id`` (the loader draws ``base_seed`` from its ``generator``, or from
+# torch's global one when it has none), and NumPy's global generator (``np.random.random()``
+# and friends) from the same two numbers. A generator *object* that the dataset creates in
+# ``__init__``, such as a NumPy ``Generator``, is another story: every worker receives a copy
+# of the dataset, generator included, in the same state, and draws the same numbers.
 #
 # The dataset below makes each item one draw from each of these generators, and records which
 # worker fetched it. Its class and the function after it are defined at the top level of the
