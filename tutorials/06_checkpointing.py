@@ -362,7 +362,7 @@ print("resumed run == uninterrupted run (weights, optimizer state, best model): 
 crash = torch.load(crash_copy, map_location="cpu", weights_only=True)
 steps_saved = int(crash["optimizer"]["state"][0]["step"])
 steps_now = int(checkpoint["optimizer"]["state"][0]["step"])
-print(f"AdamW's step count in the file: {steps_saved}; in the dict run B loaded: {steps_now}")
+print(f"AdamW's steps in the file: {steps_saved}, in run B's dict now: {steps_now}")
 assert steps_now > steps_saved
 
 model_c, optimizer_c, scheduler_c = build(seed=1)
@@ -371,7 +371,15 @@ optimizer_c.load_state_dict(crash["optimizer"])
 scheduler_c.load_state_dict(crash["scheduler"])
 dir_c = workdir / "run_c"
 dir_c.mkdir()
-train(model_c, optimizer_c, scheduler_c, crash["epoch"], n_epochs, dir_c, crash["best_val_loss"])
+train(
+    model_c,
+    optimizer_c,
+    scheduler_c,
+    crash["epoch"],
+    n_epochs,
+    dir_c,
+    crash["best_val_loss"],
+)
 same = all(torch.equal(a, c) for a, c in zip(model_a.parameters(), model_c.parameters()))
 drift = max((a - c).abs().max().item() for a, c in zip(model_a.parameters(), model_c.parameters()))
 print(f"without the RNG state: identical weights? {same} (largest difference {drift:.2e})")
