@@ -291,8 +291,9 @@ elif __name__ == "__main__":
 # dataset's generator in each worker, from the seed the loader gave that worker:
 # ``worker_init_fn`` runs in every worker before it loads anything, and ``get_worker_info()``
 # returns the worker's ``seed`` and its copy of the dataset. (Or create the generator lazily,
-# on the first ``__getitem__`` call, from ``get_worker_info().seed``.) The seeds come from the
-# loader's ``generator``, so a seeded loader repeats the same draws.
+# on the first ``__getitem__`` call, from ``get_worker_info().seed``; outside a worker, with
+# ``num_workers=0``, ``get_worker_info()`` returns ``None``.) The seeds come from the loader's
+# ``generator``, so a seeded loader repeats the same draws.
 
 
 def reseed_worker(worker_id):
