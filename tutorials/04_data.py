@@ -191,8 +191,9 @@ print("items skipped per epoch:", len(train_ds) - sum(drop_sizes))
 #    dataset class a worker can import: ``TensorDataset`` or a class defined in a script or
 #    module, not one defined in a notebook cell. This cell does both, so it runs as a script
 #    and in a notebook everywhere. In your own scripts, put all but imports and definitions in
-#    a ``main()`` called under the guard; this page is one long script, so where workers are
-#    not forked each of them first re-runs its top-level code (its printouts appear again).
+#    a ``main()`` called under the guard. This page is one long script, so where workers are
+#    not forked each of them first re-runs all of its top-level code: the eight workers it
+#    starts make it run nine times over, printouts included.
 device = torch.accelerator.current_accelerator(check_available=True) or torch.device("cpu")
 pin_memory = device.type not in ("cpu", "mps")
 
@@ -223,11 +224,11 @@ if __name__ == "__main__":  # only the main program starts workers
 # -------------------------
 # Random draws inside ``__getitem__``, on the other hand, happen in the workers. Each worker
 # seeds the global generators itself: ``torch`` and Python's ``random`` with
-# ``base_seed + worker_id`` (the loader draws ``base_seed`` from its ``generator``), and
-# NumPy's global generator (``np.random.random()`` and friends) from the same two numbers. A
-# generator *object* that the dataset creates in ``__init__``, such as a NumPy ``Generator``,
-# is another story: every worker receives a copy of the dataset, generator included, in the
-# same state, and draws the same numbers.
+# ``base_seed + worker_id`` (the loader draws ``base_seed`` from its ``generator``, or from
+# torch's global one when it has none), and NumPy's global generator (``np.random.random()``
+# and friends) from the same two numbers. A generator *object* that the dataset creates in
+# ``__init__``, such as a NumPy ``Generator``, is another story: every worker receives a copy
+# of the dataset, generator included, in the same state, and draws the same numbers.
 #
 # The dataset below makes each item one draw from each of these generators, and records which
 # worker fetched it. Its class and the function after it are defined at the top level of the
@@ -290,8 +291,9 @@ elif __name__ == "__main__":
 # dataset's generator in each worker, from the seed the loader gave that worker:
 # ``worker_init_fn`` runs in every worker before it loads anything, and ``get_worker_info()``
 # returns the worker's ``seed`` and its copy of the dataset. (Or create the generator lazily,
-# on the first ``__getitem__`` call, from ``get_worker_info().seed``.) The seeds come from the
-# loader's ``generator``, so a seeded loader repeats the same draws.
+# on the first ``__getitem__`` call, from ``get_worker_info().seed``; outside a worker, with
+# ``num_workers=0``, ``get_worker_info()`` returns ``None``.) The seeds come from the loader's
+# ``generator``, so a seeded loader repeats the same draws.
 
 
 def reseed_worker(worker_id):
@@ -533,7 +535,10 @@ def check_csv_dataset(candidate) -> bool:
             if not (isinstance(x, torch.Tensor) and x.dtype == torch.float32):
                 print(f"not correct: expected item 2's features as a float32 tensor, got {x!r}")
                 return False
-            if not torch.equal(x, features[2]) or y != rows[2][0] or isinstance(y, torch.Tensor):
+            if not isinstance(y, int):  # a float label would collate to a float tensor
+                print(f"not correct: expected item 2's label as an int, got {y!r}")
+                return False
+            if not torch.equal(x, features[2]) or y != rows[2][0]:
                 print(
                     f"not correct: expected item 2 = ({features[2].tolist()}, {rows[2][0]}), "
                     f"got ({x.tolist()}, {y!r})"
@@ -622,37 +627,44 @@ assert check_csv_dataset(CSVDataset)
 # length: it returns ``(padded, labels)``, where ``padded`` has shape ``(B, 6)`` (sequences
 # longer than 6 keep their first 6 values, shorter ones are padded with zeros at the end) and
 # ``labels`` is an ``int64`` tensor of shape ``(B,)``. ``check_collate`` passes it to a
-# ``DataLoader`` as ``collate_fn``.
+# ``DataLoader`` as ``collate_fn``, over six sequences in batches of 4 and 2.
 import torch
 from torch.utils.data import DataLoader
 
 
 def check_collate(candidate) -> bool:
     """Batch fixed sequences with ``candidate``; print 'correct' or what is wrong."""
-    lengths = [3, 6, 9, 1]
+    lengths = [3, 6, 9, 1, 2, 4]  # the second batch (2, 4) has no sequence as long as 6
     items = [(torch.arange(1.0, n + 1), label) for label, n in enumerate(lengths)]
     expected = torch.tensor(
-        [[1, 2, 3, 0, 0, 0], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [1, 0, 0, 0, 0, 0]],
+        [[1, 2, 3, 0, 0, 0], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [1, 0, 0, 0, 0, 0]]
+        + [[1, 2, 0, 0, 0, 0], [1, 2, 3, 4, 0, 0]],
         dtype=torch.float32,
     )
     try:
-        padded, labels = next(iter(DataLoader(items, batch_size=4, collate_fn=candidate)))
+        loader = DataLoader(items, batch_size=4, collate_fn=candidate)
+        batches = [(padded, labels) for padded, labels in loader]
     except Exception as exc:
         print(f"not correct: it raised {type(exc).__name__}: {exc}")
         return False
-    if not isinstance(padded, torch.Tensor) or padded.shape != expected.shape:
-        shape = tuple(padded.shape) if isinstance(padded, torch.Tensor) else repr(padded)
-        print(f"not correct: for lengths {lengths} expected shape (4, 6), got {shape}")
-        return False
-    if not torch.equal(padded.float(), expected):
-        print(f"not correct: expected {expected.tolist()}, got {padded.tolist()}")
-        return False
-    if not (isinstance(labels, torch.Tensor) and labels.dtype == torch.int64):
-        print(f"not correct: expected labels as an int64 tensor, got {labels!r}")
-        return False
-    if labels.tolist() != [0, 1, 2, 3]:
-        print(f"not correct: expected labels [0, 1, 2, 3], got {labels.tolist()}")
-        return False
+    for start, (padded, labels) in zip((0, 4), batches):
+        want, end = expected[start : start + 4], min(start + 4, len(lengths))
+        if not isinstance(padded, torch.Tensor) or padded.shape != want.shape:
+            shape = tuple(padded.shape) if isinstance(padded, torch.Tensor) else repr(padded)
+            print(
+                f"not correct: for lengths {lengths[start:end]} expected shape "
+                f"{tuple(want.shape)}, got {shape}"
+            )
+            return False
+        if not torch.equal(padded.float(), want):
+            print(f"not correct: expected {want.tolist()}, got {padded.tolist()}")
+            return False
+        if not (isinstance(labels, torch.Tensor) and labels.dtype == torch.int64):
+            print(f"not correct: expected labels as an int64 tensor, got {labels!r}")
+            return False
+        if labels.tolist() != list(range(start, end)):
+            print(f"not correct: expected labels {list(range(start, end))}, got {labels.tolist()}")
+            return False
     print("correct")
     return True
 

@@ -529,6 +529,7 @@ def check_early_stopping(candidate) -> bool:
 
     cases = [  # (validation loss of each epoch, patience, (best_epoch, epochs_run))
         ([0.9, 0.7, 0.72, 0.6, 0.6, 0.65, 0.61, 0.5, 0.4], 3, (4, 7)),
+        ([0.9, 0.5, 0.6, 0.7], 3, (2, 4)),  # max_epochs ends it, the best epoch was earlier
         ([0.9, 0.8, 0.7, 0.6], 2, (4, 4)),
     ]
     for losses, patience, expected in cases:

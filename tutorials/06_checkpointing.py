@@ -173,8 +173,10 @@ else:
 
 # %%
 # The fix is to write to a temporary file *in the same directory* and then ``os.replace`` it
-# over the target. ``os.replace`` is atomic on POSIX and Windows within one file system: readers
-# see either the complete old file or the complete new one, never a mix.
+# over the target. The target then only ever holds a complete file, the old one or the new one:
+# on Linux and macOS the replacement is atomic (POSIX requires it), so even a reader at that
+# very moment sees one or the other. Within one file system, that is: ``os.replace`` cannot
+# move a file to another one, which is why the temporary file goes in the target's directory.
 
 
 def atomic_save(obj, path):
@@ -304,12 +306,16 @@ best_a = train(model_a, optimizer_a, scheduler_a, 0, n_epochs, dir_a)
 # objects (deliberately from a different seed, to show that loading overwrites it all), loads
 # the checkpoint with ``weights_only=True`` and continues from the saved epoch. The checkpoint is
 # loaded with ``map_location="cpu"``: ``set_rng_state`` needs CPU tensors, and
-# ``load_state_dict`` moves model and optimizer tensors to the right device by itself.
+# ``load_state_dict`` moves model and optimizer tensors to the right device by itself. (We also
+# keep a copy of the file the crash left, for one more experiment below.)
+import shutil
+
 dir_b = workdir / "run_b"
 dir_b.mkdir()
 model_b, optimizer_b, scheduler_b = build(seed=0)
 train(model_b, optimizer_b, scheduler_b, 0, 3, dir_b)
 del model_b, optimizer_b, scheduler_b  # the "crash"
+crash_copy = shutil.copy(dir_b / "last.pt", workdir / "crash.pt")
 torch.manual_seed(12345)
 
 checkpoint = torch.load(dir_b / "last.pt", map_location="cpu", weights_only=True)
@@ -344,26 +350,40 @@ assert best_a == best_b and all(torch.equal(best_file_a[k], best_file_b[k]) for 
 print("resumed run == uninterrupted run (weights, optimizer state, best model): True")
 
 # %%
-# Why the RNG state? Resume from the same checkpoint once more, but *forget* to restore it:
-# dropout then draws different masks and the weights drift away from run A.
+# Why the RNG state? Resume from the crash's checkpoint once more, exactly as run B did, but
+# *forget* to restore the random state: dropout then draws different masks and the weights
+# drift away from run A.
+#
+# The checkpoint is read again, from the copy of the file (run B has overwritten ``last.pt``
+# since). The ``checkpoint`` dict run B resumed from no longer holds the crash's state:
+# ``optimizer.load_state_dict`` keeps the tensors it is given, copying them only to move them to
+# another device or dtype, and every optimizer step updates them in place. Load a checkpoint
+# afresh for each resume (or ``copy.deepcopy`` it).
+crash = torch.load(crash_copy, map_location="cpu", weights_only=True)
+steps_saved = int(crash["optimizer"]["state"][0]["step"])
+steps_now = int(checkpoint["optimizer"]["state"][0]["step"])
+print(f"AdamW's steps in the file: {steps_saved}, in run B's dict now: {steps_now}")
+assert steps_now > steps_saved
+
 model_c, optimizer_c, scheduler_c = build(seed=1)
-model_c.load_state_dict(checkpoint["model"])
-optimizer_c.load_state_dict(checkpoint["optimizer"])
-scheduler_c.load_state_dict(checkpoint["scheduler"])
+model_c.load_state_dict(crash["model"])
+optimizer_c.load_state_dict(crash["optimizer"])
+scheduler_c.load_state_dict(crash["scheduler"])
 dir_c = workdir / "run_c"
 dir_c.mkdir()
 train(
     model_c,
     optimizer_c,
     scheduler_c,
-    checkpoint["epoch"],
+    crash["epoch"],
     n_epochs,
     dir_c,
-    checkpoint["best_val_loss"],
+    crash["best_val_loss"],
 )
 same = all(torch.equal(a, c) for a, c in zip(model_a.parameters(), model_c.parameters()))
 drift = max((a - c).abs().max().item() for a, c in zip(model_a.parameters(), model_c.parameters()))
 print(f"without the RNG state: identical weights? {same} (largest difference {drift:.2e})")
+assert not same
 
 # %%
 # Keeping the best model
@@ -524,10 +544,13 @@ assert check_resume(my_save_checkpoint, my_load_checkpoint)
 # ^^^^^^^^^^^^^^^^^^^^^^^^^^
 # Write ``my_atomic_save(obj, path)`` without looking back at ``atomic_save``: after it returns,
 # ``path`` holds ``obj``; if saving fails, the error propagates, ``path`` still holds the
-# previous file and no temporary file is left behind. Edit it and run the cell again:
+# previous file and no temporary file is left behind. While it runs, the checker points
+# ``tempfile``'s default folder at a folder that does not exist, so a temporary file has to go
+# where it belongs, in the folder of ``path``. Edit it and run the cell again:
 # ``check_atomic_save`` prints ``correct`` or what is wrong.
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -536,13 +559,23 @@ def check_atomic_save(candidate) -> bool:
     """Save, then make a save fail; the old file must survive, and nothing else may remain."""
     old, new = {"w": torch.arange(3.0)}, {"w": torch.ones(3)}
     unpicklable = {"w": torch.zeros(3), "oops": (i for i in range(3))}
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.object(tempfile, "tempdir", str(Path(tmp) / "system-temp")),
+    ):
         path = Path(tmp) / "last.pt"
         try:
             candidate(old, path)
             candidate(new, path)
             saved = torch.load(path, weights_only=True)
         except Exception as exc:
+            if tempfile.tempdir in str(exc):
+                print(
+                    "not correct: the temporary file went to the system's temporary folder; "
+                    "create it in the folder of path (os.replace cannot move a file to "
+                    "another file system, and that folder is often on another one)"
+                )
+                return False
             print(f"not correct: saving a plain dict raised {type(exc).__name__}: {exc}")
             return False
         if not torch.equal(saved["w"], new["w"]):

@@ -70,6 +70,21 @@ def test_csv_checker_rejects_a_transform_applied_once_in_init():
     assert printed.startswith("not correct: reading item 1 twice ran the transform 0 times")
 
 
+class _FloatLabels(_CSVDataset):
+    """Reads the whole file as floats (np.loadtxt's default) and keeps the label a float: a
+    DataLoader then batches the labels as floats, which CrossEntropyLoss does not take."""
+
+    def __getitem__(self, idx):
+        x, y = super().__getitem__(idx)
+        return x, np.float32(y)
+
+
+def test_csv_checker_rejects_a_float_label():
+    verdict, printed = run_quietly(CHECKS["check_csv_dataset"], _FloatLabels)
+    assert verdict is False
+    assert printed.startswith("not correct: expected item 2's label as an int, got")
+
+
 def test_csv_checker_accepts_the_reference_solution():
     namespace = load_solution("04_data", "check_csv_dataset")
     verdict, printed = run_quietly(namespace["check_csv_dataset"], namespace["CSVDataset"])
@@ -84,6 +99,23 @@ def test_collate_checker_rejects_padding_to_the_longest_sequence():
     verdict, printed = run_quietly(CHECKS["check_collate"], wrong)
     assert verdict is False and printed.startswith("not correct:")
     assert "expected shape (4, 6), got (4, 9)" in printed
+
+
+def test_collate_checker_rejects_padding_to_the_longest_then_cutting():
+    def wrong(batch):
+        sequences, labels = zip(*batch, strict=True)
+        padded = pad_sequence(list(sequences), batch_first=True)[:, :6]  # short if all are
+        return padded, torch.tensor(labels)
+
+    verdict, printed = run_quietly(CHECKS["check_collate"], wrong)
+    assert verdict is False
+    assert "for lengths [2, 4] expected shape (2, 6), got (2, 4)" in printed
+
+
+def test_collate_checker_accepts_the_reference_solution():
+    namespace = load_solution("04_data", "check_collate")
+    verdict, printed = run_quietly(namespace["check_collate"], namespace["collate_fixed"])
+    assert verdict is True and printed == "correct\n"
 
 
 def test_collate_checker_accepts_pad_then_cut():

@@ -65,6 +65,26 @@ def test_early_stopping_checker_rejects_epochs_counted_from_zero():
     assert "got (3, 7)" in printed
 
 
+def test_early_stopping_checker_rejects_restoring_only_when_stopping_early():
+    def fit(model, run_epoch, patience, max_epochs):
+        best_loss, best_epoch, best_state, bad_epochs = float("inf"), 0, None, 0
+        for epoch in range(1, max_epochs + 1):
+            val_loss = run_epoch(model)
+            if val_loss < best_loss:
+                best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad_epochs += 1
+                if bad_epochs >= patience:
+                    model.load_state_dict(best_state)  # a run that reaches max_epochs keeps
+                    break  # its last weights
+        return best_epoch, epoch
+
+    verdict, printed = run_quietly(CHECKS["check_early_stopping"], fit)
+    assert verdict is False
+    assert "with patience 3 expected the weights of epoch 2" in printed
+
+
 def test_early_stopping_checker_accepts_the_reference_solution():
     namespace = load_solution("05_training", "check_early_stopping")
     verdict, printed = run_quietly(

@@ -116,3 +116,27 @@ def test_resume_checker_accepts_the_reference_solution():
         namespace["check_resume"], namespace["my_save_checkpoint"], namespace["my_load_checkpoint"]
     )
     assert verdict is True and printed == "correct\n"
+
+
+def test_atomic_save_checker_rejects_a_temporary_file_in_the_system_temporary_folder():
+    def wrong(obj, path):
+        fd, tmp_name = tempfile.mkstemp(suffix=".tmp")  # not next to path: maybe on another disk
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(obj, f)
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    default_folder = tempfile.gettempdir()
+    verdict, printed = run_quietly(CHECKS["check_atomic_save"], wrong)
+    assert verdict is False
+    assert printed.startswith("not correct: the temporary file went to the system's temporary")
+    assert tempfile.gettempdir() == default_folder  # the checker put it back
+
+
+def test_atomic_save_checker_accepts_the_reference_solution():
+    namespace = load_solution("06_checkpointing", "check_atomic_save")
+    verdict, printed = run_quietly(namespace["check_atomic_save"], namespace["my_atomic_save"])
+    assert verdict is True and printed == "correct\n"
