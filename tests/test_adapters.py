@@ -49,11 +49,14 @@ def test_no_module_outside_the_adapters_touches_what_they_wrap():
     private = {param.values[1].name.rpartition(":")[2].rpartition(".")[2] for param in UPSTREAM}
     private = {name for name in private if name.startswith("_")}
     wrapped = {"sphinx_gallery", "mkdocs_jupyter", "mkdocs_git_revision_date_localized_plugin"}
+    # The fork server's child runs in a bare interpreter that cannot import this package
+    # (adapters/python.py says so): the one call of a CPython internal outside the adapters.
+    allowed = {("forkserver.py", "_run_exitfuncs")}
     offenders = []
     for path in sorted(SOURCES.glob("*.py")):
         text = path.read_text()
         for name in private:
-            if re.search(rf"\b{re.escape(name)}\b", text):
+            if re.search(rf"\b{re.escape(name)}\b", text) and (path.name, name) not in allowed:
                 offenders.append(f"{path.name}: {name}")
         for package in wrapped:
             if re.search(rf"^\s*(?:from|import) {package}\b", text, re.M):

@@ -36,7 +36,6 @@ script file and line. Progress bars redrawn with ``\\r`` are kept as their final
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import logging
 import os
@@ -49,6 +48,7 @@ from pathlib import Path
 
 import nbformat
 
+from .adapters import nbclient as nbclient_adapter
 from .convert import LINE_KEY, PAGE_KEY
 from .errors import TutorialError
 from .forkserver import kernel_manager_class
@@ -168,7 +168,7 @@ def _kernel_setup(script: str, folder: str, starts: dict[int, int]) -> None:
 
     # Warnings name the script and its line, as they do when the script runs as a file,
     # and no folder of the build machine (a library's file: its path in site-packages).
-    cells = shell.compile._filename_map  # a cell's code name -> its execution count
+    cells = cell_numbers(shell)  # noqa: F821 (adapters/ipython.py, sent with this function)
     roots = sorted(
         {os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)}, key=len, reverse=True
     )
@@ -245,12 +245,16 @@ _EXIT_LINE = re.compile(re.escape(_EXIT_MARK) + r"(\d+)")
 
 
 def _setup_source(script: Path, starts: dict[int, int]) -> str:
-    """The setup cell: `_kernel_setup`'s source, run in the kernel and then forgotten."""
+    """The setup cell: `_kernel_setup`'s source and the IPython adapter's function it uses,
+    run in the kernel and then forgotten."""
     import inspect
+
+    from .adapters.ipython import cell_numbers
 
     source = inspect.getsource(_kernel_setup).replace("_EXIT_MARK", repr(_EXIT_MARK))
     call = f"_kernel_setup({script.name!r}, {str(script.parent)!r}, {starts!r})"
-    return f"{source}\n{call}\ndel _kernel_setup"
+    helper = inspect.getsource(cell_numbers)
+    return f"{helper}\n{source}\n{call}\ndel _kernel_setup, cell_numbers"
 
 
 #: Seconds a new kernel has to answer before the build gives up on it.
@@ -675,7 +679,7 @@ def _execute_once(
             stop.unregister(km)
             # nbclient registers a kernel cleanup to run at exit; the kernel is gone by now,
             # and a cleanup of a kernel that never started prints a stray traceback.
-            atexit.unregister(client._cleanup_kernel)
+            nbclient_adapter.forget_exit_cleanup(client)
         seconds = time.perf_counter() - started
 
     written = _wrote_beside(before, _snapshot(folder))

@@ -381,31 +381,21 @@ class ForkedProcess:
 @functools.cache
 def kernel_manager_class():
     """An `AsyncKernelManager` that forks its kernel from ``self.fork_server`` when one is
-    set and can start the kernel's command, and launches it as usual otherwise."""
-    from jupyter_client import AsyncKernelManager
-    from jupyter_client.provisioning import LocalProvisioner
+    set and can start the kernel's command, and launches it as usual otherwise (the start
+    itself goes through `adapters.jupyter_client`)."""
+    from .adapters.jupyter_client import manager_class
 
-    class ForkingKernelManager(AsyncKernelManager):
+    def launch(manager, kernel_cmd: list[str], kw: dict) -> ForkedProcess | None:
+        server = manager.fork_server
+        if not (server is not None and server.accepts(kernel_cmd) and server.usable()):
+            return None
+        manager.forked = server.launch(
+            kernel_cmd, env=kw.get("env") or dict(os.environ), cwd=kw.get("cwd") or os.getcwd()
+        )
+        return manager.forked
+
+    class ForkingKernelManager(manager_class(launch)):
         fork_server: ForkServer | None = None
         forked: ForkedProcess | None = None  # the kernel, if it was forked
-
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-            server, provisioner = self.fork_server, self.provisioner
-            if not (
-                server is not None
-                and isinstance(provisioner, LocalProvisioner)
-                and server.accepts(kernel_cmd)
-                and server.usable()
-            ):
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-            cwd = kw.get("cwd") or os.getcwd()
-            # What LocalProvisioner.launch_kernel records, for a process it did not start.
-            provisioner.process = server.launch(
-                kernel_cmd, env=kw.get("env") or dict(os.environ), cwd=cwd
-            )
-            provisioner.pid = provisioner.pgid = provisioner.process.pid  # own session
-            provisioner.cwd = cwd
-            self.forked = provisioner.process
-            self._reconcile_connection_info(provisioner.connection_info)
 
     return ForkingKernelManager

@@ -23,6 +23,8 @@ class Upstream:
 
     name: str
     parameters: tuple[str, ...] | None = None
+    #: An attribute its instances (made with no arguments) must have.
+    instance_attribute: str | None = None
 
     def find(self) -> object:
         module, _, path = self.name.partition(":")
@@ -37,6 +39,13 @@ class Upstream:
             found = self.find()
         except (ImportError, AttributeError) as exc:
             return f"{self.name} is gone ({type(exc).__name__}: {exc})"
+        if self.instance_attribute is not None:
+            try:
+                instance = found()
+            except Exception as exc:
+                return f"{self.name}() fails ({type(exc).__name__}: {exc})"
+            if not hasattr(instance, self.instance_attribute):
+                return f"{self.name}() objects no longer have {self.instance_attribute}"
         if self.parameters is None:
             return None
         try:
