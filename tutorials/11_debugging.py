@@ -37,9 +37,9 @@ The checks themselves cost almost nothing and work unchanged on real models and 
 # -------------------------------------
 # The same data and model as in `Training <../05_training/>`_: each scan flattened to 64
 # features in ``[0, 1]``, and an MLP with one hidden layer. The environment variable is only
-# read on CUDA: cuBLAS needs it to compute matrix products deterministically (the
-# reproducibility section at the end explains why), and it must be set before the first
-# matrix product on the GPU, so it goes at the top of a script.
+# read on CUDA: cuBLAS needs it to compute matrix products deterministically (see the
+# reproducibility section at the end), and it must be set before the first matrix product on
+# the GPU, so it goes at the top of a script.
 import os
 
 import torch
@@ -66,7 +66,8 @@ def make_model():
 # Before a long run, train on a *single* small batch for a few hundred steps. A model with
 # thousands of parameters can memorise 32 examples, so the loss must go to (almost) zero and
 # the accuracy on that batch to 100 %. If it does not, the bug is in the model, the loss or
-# the update, and no amount of data or tuning will fix it. The test takes a second.
+# the update, and no amount of data or tuning will fix it. The test costs a few hundred steps
+# on 32 examples.
 import torch.nn.functional as F
 
 
