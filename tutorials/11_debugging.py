@@ -211,8 +211,9 @@ plt.show()
 # The opposite failure: weights initialised too large make every layer *amplify* its input, so
 # activations, loss and gradients grow with each step until they overflow to ``inf``, and
 # ``inf - inf`` gives ``nan``. Here the ReLU net's weights are twice the size He
-# initialisation would give. A ``torch.isfinite`` check on the loss stops the run at the first
-# bad step, and the same check on the gradients counts the parameters affected.
+# initialisation would give. A ``torch.isfinite`` check on the loss *and* on the gradient norm,
+# between ``backward()`` and ``optimizer.step()``, stops the run at the first bad step, before
+# its update reaches the weights.
 
 
 def too_large_init(model, gain=2.0):
@@ -236,10 +237,8 @@ def train_with_guard(model, steps=50, lr=0.01, max_grad_norm=None, verbose=True)
         grad_norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()])
         if verbose:
             print(f"  step {step}: loss {loss.item():.3g}, gradient norm {grad_norm.item():.3g}")
-        if not torch.isfinite(loss):
-            bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
-            n_params = len(list(model.parameters()))
-            print(f"  stopped: non-finite loss; {len(bad)} of {n_params} gradients non-finite")
+        if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
+            print("  stopped before the update: non-finite loss or gradient norm")
             return step
         if max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
@@ -248,10 +247,23 @@ def train_with_guard(model, steps=50, lr=0.01, max_grad_norm=None, verbose=True)
 
 
 torch.manual_seed(0)
-bad_step = train_with_guard(too_large_init(deep_mlp(nn.ReLU)).to(device))
-assert bad_step < 20
+exploding = too_large_init(deep_mlp(nn.ReLU)).to(device)
+bad_step = train_with_guard(exploding)
+grads = [p.grad for p in exploding.parameters()]
+grads_finite = all(torch.isfinite(g).all() for g in grads)
+largest = max(g.abs().max().item() for g in grads)
+weights_finite = all(torch.isfinite(p).all() for p in exploding.parameters())
+print(f"at step {bad_step}: every gradient finite: {grads_finite}, largest entry {largest:.2g}")
+print(f"weights still finite: {weights_finite}")
+assert bad_step < 20 and weights_finite
+assert grads_finite and largest**2 > torch.finfo(torch.float32).max  # the norm overflowed
 
 # %%
+# The gradient *norm* overflowed first: every gradient was still a finite number, but the
+# square of an entry that large is beyond the largest ``float32`` (about :math:`3.4 \cdot
+# 10^{38}`), so the norm, a square root of a sum of squares, is ``inf``. The loss was still
+# finite, so a check on the loss alone would have let that update through.
+#
 # Two fixes, checked on the same run. Clipping the gradient norm (see `Training
 # <../05_training/>`_) treats the symptom: the steps stay small and the run stays finite. A
 # correct initialisation (``gain=1``, plain He initialisation) removes the cause.
@@ -892,7 +904,8 @@ assert check_seeded_loader(seeded_loader)
 # * Record each layer's weight-gradient norm during training: layers spread over orders of
 #   magnitude mean vanishing gradients (sigmoids, depth); norms growing step after step mean
 #   exploding ones. ReLU, normalisation, a correct initialisation and clipping are the fixes.
-# * ``torch.isfinite`` on the loss and the gradients stops a run at its first bad step;
+# * ``torch.isfinite`` on the loss and the gradient norm, before ``optimizer.step()``, stops a
+#   run at its first bad step, while the weights are still finite;
 #   ``torch.autograd.set_detect_anomaly(True)`` names the backward function that produced a
 #   ``nan`` and the forward line that created it.
 # * Shape, dtype and device messages name both sides of the mismatch; broadcasting bugs raise
