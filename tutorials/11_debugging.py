@@ -331,8 +331,8 @@ assert torch.isfinite(x.grad).all()
 # Most crashes in a new model are shape, dtype or device mismatches, and the message says
 # exactly what was wrong once you know how to read it. Each example below makes one mistake on
 # a batch of 32 images; ``show_error`` runs it and prints the exception's first line. The last
-# one needs a second device, and every PyTorch build has one: ``meta``, whose tensors have a
-# shape and a dtype but no data. Here it stands in for a GPU.
+# one needs a second device: the accelerator where there is one, else ``meta``, a device every
+# PyTorch build has, whose tensors have a shape and a dtype but no data.
 
 
 def show_error(code):
@@ -348,7 +348,8 @@ images = torch.rand(32, 8, 8)
 labels = torch.randint(0, 10, (32,))
 linear = nn.Linear(64, 10)
 logits = linear(images.flatten(1))
-linear_elsewhere = nn.Linear(64, 10).to("meta")  # a model moved to another device
+elsewhere = device if device.type != "cpu" else torch.device("meta")
+linear_elsewhere = nn.Linear(64, 10).to(elsewhere)  # a model moved to another device
 
 print("1. images not flattened:")
 show_error(lambda: linear(images))
@@ -380,13 +381,16 @@ show_error(lambda: linear_elsewhere(images.flatten(1)))
 #    the logits must be the batch.
 # 5. ``expected input[1, 32, 8, 8] to have 1 channels, but got 32``: a 3-D input is read as
 #    one unbatched image with 32 channels; add the channel dimension: ``images.unsqueeze(1)``.
-# 6. ``view size is not compatible with input tensor's size and stride``: ``view`` needs
-#    contiguous memory; ``reshape`` copies when it must.
-# 7. ``Tensor on device meta is not on the expected device cpu``: the input, the first
-#    tensor of the operation, was on the CPU, so PyTorch expected the CPU and found the
-#    layer's weight on ``meta``. With the model on a GPU the message starts ``Expected all
-#    tensors to be on the same device`` instead. Either way, move every batch to the model's
-#    device, ``next(model.parameters()).device``.
+# 6. ``view size is not compatible with input tensor's size and stride``: ``view`` never
+#    copies, so the new shape must be readable from the same memory with new strides. After a
+#    transpose, the two swapped dimensions cannot be merged into one that way (splitting a
+#    dimension still works); ``reshape`` copies when it must.
+# 7. ``Tensor on device meta is not on the expected device cpu`` (on a CUDA GPU the message
+#    starts ``Expected all tensors to be on the same device``): the batch is on the CPU, the
+#    layer's weight and bias are not. Move every batch to the model's device,
+#    ``next(model.parameters()).device``. Only some operations on ``meta`` check devices
+#    (here, adding the bias): the same layer without a bias takes the CPU batch without an
+#    error, so ``meta`` can show this message but cannot prove that a model's devices match.
 #
 # The fixes, checked:
 assert linear(images.flatten(1)).shape == (32, 10)
@@ -394,8 +398,11 @@ assert linear((images * 16).long().flatten(1).float()).shape == (32, 10)
 assert F.cross_entropy(logits, labels.float().long()).isfinite()  # or keep the labels long
 assert nn.Conv2d(1, 8, kernel_size=3)(images.unsqueeze(1)).shape == (32, 8, 6, 6)
 assert images.transpose(1, 2).reshape(32, 64).shape == (32, 64)
+assert images.transpose(1, 2).view(32, 8, 2, 4).shape == (32, 8, 2, 4)  # a split is a view
 model_device = next(linear_elsewhere.parameters()).device
 assert linear_elsewhere(images.flatten(1).to(model_device)).shape == (32, 10)
+if elsewhere.type == "meta":  # no bias, no device check on meta: no error, and no proof
+    assert nn.Linear(64, 10, bias=False).to("meta")(images.flatten(1)).shape == (32, 10)
 
 # %%
 # The worst shape bug raises no error at all. A regression model outputs shape ``(N, 1)``;
