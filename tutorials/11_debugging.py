@@ -715,11 +715,12 @@ def check_grad_norms(candidate) -> bool:
         keys = list(got) if isinstance(got, dict) else type(got).__name__
         print(f"not correct: expected a dict with keys {list(expected)}, got {keys}")
         return False
-    values = [v.item() if isinstance(v, torch.Tensor) else v for v in got.values()]
+    values = list(got.values())
     if not all(isinstance(v, float) for v in values):
-        print(f"not correct: expected Python floats, got {[type(v).__name__ for v in values]}")
+        types = [type(v).__name__ for v in values]
+        print(f"not correct: expected Python floats (call .item()), got {types}")
         return False
-    if any(abs(a - b) > 1e-5 * max(1.0, abs(b)) for a, b in zip(values, expected.values())):
+    if any(not abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(values, expected.values())):
         print(f"not correct: expected {shown},")
         print(f"             got {dict(zip(got, [round(v, 5) for v in values]))}")
         return False
@@ -777,18 +778,31 @@ from torch import nn
 
 
 def check_first_nonfinite(candidate) -> bool:
-    """Run ``candidate`` on a model that overflows in a known layer and on a healthy one."""
+    """Run ``candidate`` on models that go non-finite in a known module and on a healthy one."""
+
+    class HeadFirst(nn.Module):  # "head" is registered first but runs last
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(8, 2)
+            self.body = nn.Linear(4, 8)
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
     with torch.random.fork_rng(devices=[]):  # seeded here, the reader's RNG left untouched
         torch.manual_seed(0)
         broken = nn.Sequential(
             nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)
         )
+        head_first = HeadFirst()
         healthy = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
         x = torch.randn(5, 4)
     with torch.no_grad():
-        broken[2].bias.fill_(float("inf"))  # module "2" outputs inf, module "4" then nan
+        broken[2].bias[0] = float("inf")  # one column of module "2" is inf; "4" is all inf
+        head_first.body.bias[0] = float("nan")  # one column of "body" is nan; "head" all nan
     cases = [
-        (broken, "2", "a model whose module '2' outputs inf"),
+        (broken, "2", "a model whose module '2' outputs one column of inf"),
+        (head_first, "body", "a model whose module 'body' outputs nan and runs before 'head'"),
         (healthy, None, "a healthy model"),
     ]
     for model, expected, description in cases:
@@ -849,8 +863,9 @@ assert check_first_nonfinite(first_nonfinite)
 # Exercise 3: a data order that depends on the seed alone
 # ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 # Write ``seeded_loader(dataset, seed)``: a shuffling ``DataLoader`` with ``batch_size=4``
-# whose order of examples is the same every time it is built with the same ``seed``, whatever
-# other code draws random numbers in between, and different for a different seed.
+# (a new order every epoch) whose order of examples is the same every time it is built with
+# the same ``seed``, whatever other code draws random numbers in between, and different for a
+# different seed.
 import torch
 from torch.utils.data import TensorDataset
 
@@ -869,6 +884,7 @@ def check_seeded_loader(candidate) -> bool:
             again = candidate(dataset, 0)
             other = candidate(dataset, 1)
             orders = order(first), order(again), order(other)
+            second_epoch = order(first)
             batch_size = next(iter(candidate(dataset, 0)))[0].shape[0]
         except Exception as exc:
             print(f"not correct: raised {type(exc).__name__}: {exc}")
@@ -878,6 +894,9 @@ def check_seeded_loader(candidate) -> bool:
         return False
     if orders[0] == list(range(20)):
         print(f"not correct: expected a shuffled order, got {orders[0]}")
+        return False
+    if second_epoch == orders[0]:
+        print(f"not correct: expected a new order in the second epoch, got {orders[0]} twice")
         return False
     if orders[0] != orders[1]:
         print(f"not correct: expected the same order for seed 0 twice, got {orders[0]}")
