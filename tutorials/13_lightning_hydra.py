@@ -254,9 +254,11 @@ lit.eval()
 plain.eval()
 with torch.no_grad():
     lit_logits, plain_logits = lit(X_test), plain(X_test)
-assert torch.equal(lit_logits, plain_logits)
+identical = torch.equal(lit_logits, plain_logits)
 test_acc = (plain_logits.argmax(dim=1) == y_test).float().mean().item()
-print(f"identical predictions on the {len(y_test)} test images: True; test accuracy {test_acc:.3f}")
+print(f"identical logits on the {len(y_test)} test images: {identical}")
+print(f"test accuracy {test_acc:.3f}")
+assert identical
 tmp.cleanup()  # the checkpoint has served its purpose
 
 # %%
