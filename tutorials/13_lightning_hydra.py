@@ -495,6 +495,9 @@ def check_training_step(candidate) -> bool:
     if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
         print(f"not correct: expected the loss tensor (Lightning calls backward), got {loss!r}")
         return False
+    if any(p.grad is not None for p in module.parameters()):
+        print("not correct: training_step called backward(); the Trainer calls it on the loss")
+        return False
     if not torch.allclose(loss, expected):
         print(f"not correct: expected loss {expected.item():.4f}, got {loss.item():.4f}")
         return False
@@ -531,29 +534,41 @@ assert check_training_step(training_step)
 # Write ``my_overrides()``, returning the list of Hydra overrides that turns the ``digits``
 # config of this page into this run: SGD with its group's momentum and a learning rate of
 # 0.05, a hidden layer of 64 units, 20 epochs. The checker registers the page's configs
-# again (so that this cell runs on its own), composes them with your overrides and compares
-# the result with the expected config.
+# again, with their types (so that this cell runs on its own), composes them with your
+# overrides and compares the result with the expected config.
+from dataclasses import dataclass, field
+from typing import Any
+
 import hydra
 from hydra.core.config_store import ConfigStore
-from omegaconf import OmegaConf
+from omegaconf import MISSING, OmegaConf
 
 
 def check_overrides(candidate) -> bool:
     """Compose the ``digits`` config with ``candidate()``; compare with the expected run."""
-    store = ConfigStore.instance()  # the page's configs, as plain dicts (the store takes both)
+
+    @dataclass
+    class OptimizerConfig:  # the page's configs, typed as on the page
+        name: str = "adam"
+        lr: float = 1e-2
+        momentum: float = 0.0
+
+    @dataclass
+    class RunConfig:
+        defaults: list[Any] = field(default_factory=lambda: [{"optimizer": "adam"}, "_self_"])
+        optimizer: OptimizerConfig = MISSING
+        hidden: int = 128
+        batch_size: int = 64
+        max_epochs: int = 40
+        patience: int = 3
+        seed: int = 0
+
+    store = ConfigStore.instance()
+    store.store(name="digits", node=RunConfig)
+    store.store(group="optimizer", name="adam", node=OptimizerConfig(name="adam", lr=1e-2))
     store.store(
-        name="digits",
-        node={
-            "defaults": [{"optimizer": "adam"}, "_self_"],
-            "hidden": 128,
-            "batch_size": 64,
-            "max_epochs": 40,
-            "patience": 3,
-            "seed": 0,
-        },
+        group="optimizer", name="sgd", node=OptimizerConfig(name="sgd", lr=0.1, momentum=0.9)
     )
-    store.store(group="optimizer", name="adam", node={"name": "adam", "lr": 1e-2, "momentum": 0.0})
-    store.store(group="optimizer", name="sgd", node={"name": "sgd", "lr": 0.1, "momentum": 0.9})
     expected = {
         "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
         "hidden": 64,
