@@ -422,9 +422,10 @@ assert (pred - target).shape == (32, 32)
 # When training is slower than it should be, measure before changing anything.
 # ``torch.profiler.profile`` records every operation PyTorch runs inside its ``with`` block,
 # and ``record_function`` labels a region of your own code. The table lists what cost the most
-# time of its own ("Self CPU"), time not spent in a recorded operation inside it, and how often
-# each ran: PyTorch's operations (``aten::...``), the optimizer's step and our labels, whose own
-# time is the Python code between operations.
+# time of its own ("Self CPU": time not spent in another recorded operation inside it) and how
+# often each ran: PyTorch's operations (``aten::...``), the backward pass's functions
+# (``autograd::engine::...``), the optimizer's step, and our labels, whose own time is mostly
+# Python between operations.
 #
 # The labels also tell how a step splits between the forward pass, the backward pass and the
 # optimizer. Other programs on the machine stretch some steps at random, so the split below
@@ -456,7 +457,7 @@ with profile(activities=[ProfilerActivity.CPU]) as prof:
     for _ in range(STEPS):
         train_step()
 events = prof.key_averages()
-print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_width=28))
+print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_width=52))
 parts = ("forward", "backward", "optimizer step")
 fastest = {part: min(e.cpu_time_total for e in prof.events() if e.name == part) for part in parts}
 shares = [f"{part} {fastest[part] / sum(fastest.values()):.0%}" for part in parts]
