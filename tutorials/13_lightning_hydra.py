@@ -627,6 +627,8 @@ assert check_overrides(my_overrides)
 # * Hydra: structured configs in the ``ConfigStore``, a ``defaults`` list choosing one option
 #   per config group, ``compose`` with overrides (``group=option``, ``key=value``), and a sweep
 #   as a loop over ``compose`` (or ``--multirun`` on the command line).
+# * One run per setting ranks settings far apart; runs that end close together need several
+#   seeds each (``seed`` is part of the config) before one is called better.
 #
 # Where to go next
 # ----------------
