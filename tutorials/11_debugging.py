@@ -461,7 +461,7 @@ print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_w
 parts = ("forward", "backward", "optimizer step")
 fastest = {part: min(e.cpu_time_total for e in prof.events() if e.name == part) for part in parts}
 shares = [f"{part} {fastest[part] / sum(fastest.values()):.0%}" for part in parts]
-print("share of a step (each part's fastest run):", ", ".join(shares))
+print("split of a step:", ", ".join(shares))
 calls = {e.key: e.count for e in events}
 assert all(calls[part] == STEPS for part in parts)
 assert calls["aten::linear"] == 2 * STEPS  # one per nn.Linear per forward pass

@@ -435,10 +435,10 @@ with hydra.initialize(version_base="1.3"):
         run = train(hydra.compose(config_name="digits", overrides=overrides))
         by_seed[name, lr].append(run["val_loss"])
 spread = {key: max(losses) / min(losses) - 1 for key, losses in by_seed.items()}
-print(f"{'best val loss':<15}" + "".join(f"{f'seed {seed}':>9}" for seed in seeds) + "   spread")
+print(f"{'best val loss':<15}" + "".join(f"   seed {seed}" for seed in seeds) + "   spread")
 for (name, lr), losses in by_seed.items():
     row = "".join(f"{loss:9.4f}" for loss in losses)
-    print(f"{f'{name} lr={lr}':<15}{row}   {spread[name, lr]:.1%}")
+    print(f"{name + ' lr=' + str(lr):<15}{row}   {spread[name, lr]:.1%}")
 ahead = sum(a < b for a, b in zip(by_seed[first], by_seed[second]))
 print(f"{first[0]} lr={first[1]} is ahead at {ahead} of {len(seeds)} seeds")
 assert {first[0], second[0]} == {"adam", "sgd"}
