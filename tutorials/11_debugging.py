@@ -37,9 +37,9 @@ The checks themselves cost almost nothing and work unchanged on real models and 
 # -------------------------------------
 # The same data and model as in `Training <../05_training/>`_: each scan flattened to 64
 # features in ``[0, 1]``, and an MLP with one hidden layer. The environment variable is only
-# read on CUDA: cuBLAS needs it to compute matrix products deterministically (the
-# reproducibility section at the end explains why), and it must be set before the first
-# matrix product on the GPU, so it goes at the top of a script.
+# read on CUDA: cuBLAS needs it to compute matrix products deterministically (see the
+# reproducibility section at the end), and it must be set before the first matrix product on
+# the GPU, so it goes at the top of a script.
 import os
 
 import torch
@@ -66,7 +66,8 @@ def make_model():
 # Before a long run, train on a *single* small batch for a few hundred steps. A model with
 # thousands of parameters can memorise 32 examples, so the loss must go to (almost) zero and
 # the accuracy on that batch to 100 %. If it does not, the bug is in the model, the loss or
-# the update, and no amount of data or tuning will fix it. The test takes a second.
+# the update, and no amount of data or tuning will fix it. The test costs a few hundred steps
+# on 32 examples.
 import torch.nn.functional as F
 
 
@@ -210,8 +211,9 @@ plt.show()
 # The opposite failure: weights initialised too large make every layer *amplify* its input, so
 # activations, loss and gradients grow with each step until they overflow to ``inf``, and
 # ``inf - inf`` gives ``nan``. Here the ReLU net's weights are twice the size He
-# initialisation would give. A ``torch.isfinite`` check on the loss stops the run at the first
-# bad step, and the same check on the gradients counts the parameters affected.
+# initialisation would give. A ``torch.isfinite`` check on the loss *and* on the gradient norm,
+# between ``backward()`` and ``optimizer.step()``, stops the run at the first bad step, before
+# its update reaches the weights.
 
 
 def too_large_init(model, gain=2.0):
@@ -235,10 +237,8 @@ def train_with_guard(model, steps=50, lr=0.01, max_grad_norm=None, verbose=True)
         grad_norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()])
         if verbose:
             print(f"  step {step}: loss {loss.item():.3g}, gradient norm {grad_norm.item():.3g}")
-        if not torch.isfinite(loss):
-            bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
-            n_params = len(list(model.parameters()))
-            print(f"  stopped: non-finite loss; {len(bad)} of {n_params} gradients non-finite")
+        if not (torch.isfinite(loss) and torch.isfinite(grad_norm)):
+            print("  stopped before the update: non-finite loss or gradient norm")
             return step
         if max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
@@ -247,10 +247,23 @@ def train_with_guard(model, steps=50, lr=0.01, max_grad_norm=None, verbose=True)
 
 
 torch.manual_seed(0)
-bad_step = train_with_guard(too_large_init(deep_mlp(nn.ReLU)).to(device))
-assert bad_step < 20
+exploding = too_large_init(deep_mlp(nn.ReLU)).to(device)
+bad_step = train_with_guard(exploding)
+grads = [p.grad for p in exploding.parameters()]
+grads_finite = all(torch.isfinite(g).all() for g in grads)
+largest = max(g.abs().max().item() for g in grads)
+weights_finite = all(torch.isfinite(p).all() for p in exploding.parameters())
+print(f"at step {bad_step}: every gradient finite: {grads_finite}, largest entry {largest:.2g}")
+print(f"weights still finite: {weights_finite}")
+assert bad_step < 20 and weights_finite
+assert grads_finite and largest**2 > torch.finfo(torch.float32).max  # the norm overflowed
 
 # %%
+# The gradient *norm* overflowed first: every gradient was still a finite number, but the
+# square of an entry that large is beyond the largest ``float32`` (about :math:`3.4 \cdot
+# 10^{38}`), so the norm, a square root of a sum of squares, is ``inf``. The loss was still
+# finite, so a check on the loss alone would have let that update through.
+#
 # Two fixes, checked on the same run. Clipping the gradient norm (see `Training
 # <../05_training/>`_) treats the symptom: the steps stay small and the run stays finite. A
 # correct initialisation (``gain=1``, plain He initialisation) removes the cause.
@@ -318,8 +331,8 @@ assert torch.isfinite(x.grad).all()
 # Most crashes in a new model are shape, dtype or device mismatches, and the message says
 # exactly what was wrong once you know how to read it. Each example below makes one mistake on
 # a batch of 32 images; ``show_error`` runs it and prints the exception's first line. The last
-# one needs a second device, and every PyTorch build has one: ``meta``, whose tensors have a
-# shape and a dtype but no data. Here it stands in for a GPU.
+# one needs a second device: the accelerator where there is one, else ``meta``, a device every
+# PyTorch build has, whose tensors have a shape and a dtype but no data.
 
 
 def show_error(code):
@@ -335,7 +348,8 @@ images = torch.rand(32, 8, 8)
 labels = torch.randint(0, 10, (32,))
 linear = nn.Linear(64, 10)
 logits = linear(images.flatten(1))
-linear_elsewhere = nn.Linear(64, 10).to("meta")  # a model moved to another device
+elsewhere = device if device.type != "cpu" else torch.device("meta")
+linear_elsewhere = nn.Linear(64, 10).to(elsewhere)  # a model moved to another device
 
 print("1. images not flattened:")
 show_error(lambda: linear(images))
@@ -367,13 +381,16 @@ show_error(lambda: linear_elsewhere(images.flatten(1)))
 #    the logits must be the batch.
 # 5. ``expected input[1, 32, 8, 8] to have 1 channels, but got 32``: a 3-D input is read as
 #    one unbatched image with 32 channels; add the channel dimension: ``images.unsqueeze(1)``.
-# 6. ``view size is not compatible with input tensor's size and stride``: ``view`` needs
-#    contiguous memory; ``reshape`` copies when it must.
-# 7. ``Tensor on device meta is not on the expected device cpu``: the input, the first
-#    tensor of the operation, was on the CPU, so PyTorch expected the CPU and found the
-#    layer's weight on ``meta``. With the model on a GPU the message starts ``Expected all
-#    tensors to be on the same device`` instead. Either way, move every batch to the model's
-#    device, ``next(model.parameters()).device``.
+# 6. ``view size is not compatible with input tensor's size and stride``: ``view`` never
+#    copies, so the new shape must be readable from the same memory with new strides. After a
+#    transpose, the two swapped dimensions cannot be merged into one that way (splitting a
+#    dimension still works); ``reshape`` copies when it must.
+# 7. ``Tensor on device meta is not on the expected device cpu`` (on a CUDA GPU the message
+#    starts ``Expected all tensors to be on the same device``): the batch is on the CPU, the
+#    layer's weight and bias are not. Move every batch to the model's device,
+#    ``next(model.parameters()).device``. Only some operations on ``meta`` check devices
+#    (here, adding the bias): the same layer without a bias takes the CPU batch without an
+#    error, so ``meta`` can show this message but cannot prove that a model's devices match.
 #
 # The fixes, checked:
 assert linear(images.flatten(1)).shape == (32, 10)
@@ -381,8 +398,11 @@ assert linear((images * 16).long().flatten(1).float()).shape == (32, 10)
 assert F.cross_entropy(logits, labels.float().long()).isfinite()  # or keep the labels long
 assert nn.Conv2d(1, 8, kernel_size=3)(images.unsqueeze(1)).shape == (32, 8, 6, 6)
 assert images.transpose(1, 2).reshape(32, 64).shape == (32, 64)
+assert images.transpose(1, 2).view(32, 8, 2, 4).shape == (32, 8, 2, 4)  # a split is a view
 model_device = next(linear_elsewhere.parameters()).device
 assert linear_elsewhere(images.flatten(1).to(model_device)).shape == (32, 10)
+if elsewhere.type == "meta":  # no bias, no device check on meta: no error, and no proof
+    assert nn.Linear(64, 10, bias=False).to("meta")(images.flatten(1)).shape == (32, 10)
 
 # %%
 # The worst shape bug raises no error at all. A regression model outputs shape ``(N, 1)``;
@@ -401,21 +421,27 @@ assert (pred - target).shape == (32, 32)
 # --------------------------------
 # When training is slower than it should be, measure before changing anything.
 # ``torch.profiler.profile`` records every operation PyTorch runs inside its ``with`` block,
-# and ``record_function`` labels a region of your own code. The table lists the operations
-# (``aten::...``, PyTorch's names for them) that cost the most time of their own ("Self CPU")
-# and how often each ran; the labels tell how a step's time splits between the forward pass,
-# the backward pass and the optimizer. The times change from run to run and from machine to
-# machine; the operations and their counts do not. On a GPU, add ``ProfilerActivity.CUDA`` to
-# ``activities`` to see the time of its kernels too. `Profiling and memory
-# <../15_profiling/>`_ goes further: finding and fixing a slow operation, memory, activation
-# checkpointing and the GPU's speed switches.
+# and ``record_function`` labels a region of your own code. The table lists what cost the most
+# time of its own ("Self CPU": time not spent in another recorded operation inside it) and how
+# often each ran: PyTorch's operations (``aten::...``), the backward pass's functions
+# (``autograd::engine::...``), the optimizer's step, and our labels, whose own time is mostly
+# Python between operations.
+#
+# The labels also tell how a step splits between the forward pass, the backward pass and the
+# optimizer. Other programs on the machine stretch some steps at random, so the split below
+# takes each part's fastest run of the 20 profiled steps. The times change from run to run;
+# for the same code on the same kind of device, the operations and their counts do not. On a
+# GPU, the CPU times only cover *launching* the work, which runs asynchronously: add
+# ``ProfilerActivity.CUDA`` to ``activities`` to see the time of the kernels. `Profiling and
+# memory <../15_profiling/>`_ goes further: finding and fixing a slow operation, memory,
+# activation checkpointing and the GPU's speed switches.
 from torch.profiler import ProfilerActivity, profile, record_function
 
 torch.manual_seed(0)
 model = make_model().to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 inputs, targets = X[:256].to(device), y[:256].to(device)
-STEPS = 5
+STEPS = 20
 
 
 def train_step():
@@ -433,14 +459,14 @@ with profile(activities=[ProfilerActivity.CPU]) as prof:
     for _ in range(STEPS):
         train_step()
 events = prof.key_averages()
-print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_width=28))
-labels = ("forward", "backward", "optimizer step")
-total = {e.key: e.cpu_time_total for e in events}
-shares = [f"{label} {total[label] / sum(total[n] for n in labels):.0%}" for label in labels]
-print("share of a step:", ", ".join(shares))
+print(events.table(sort_by="self_cpu_time_total", row_limit=6, max_name_column_width=52))
+parts = ("forward", "backward", "optimizer step")
+fastest = {part: min(e.cpu_time_total for e in prof.events() if e.name == part) for part in parts}
+shares = [f"{part} {fastest[part] / sum(fastest.values()):.0%}" for part in parts]
+print("split of a step:", ", ".join(shares))
 calls = {e.key: e.count for e in events}
-assert all(calls[label] == STEPS for label in labels)
-assert calls["aten::addmm"] == 2 * STEPS  # one per nn.Linear (with bias) per forward pass
+assert all(calls[part] == STEPS for part in parts)
+assert calls["aten::linear"] == 2 * STEPS  # one per nn.Linear per forward pass
 
 # %%
 # Reproducibility: the same run, twice
@@ -692,11 +718,12 @@ def check_grad_norms(candidate) -> bool:
         keys = list(got) if isinstance(got, dict) else type(got).__name__
         print(f"not correct: expected a dict with keys {list(expected)}, got {keys}")
         return False
-    values = [v.item() if isinstance(v, torch.Tensor) else v for v in got.values()]
+    values = list(got.values())
     if not all(isinstance(v, float) for v in values):
-        print(f"not correct: expected Python floats, got {[type(v).__name__ for v in values]}")
+        types = [type(v).__name__ for v in values]
+        print(f"not correct: expected Python floats (call .item()), got {types}")
         return False
-    if any(abs(a - b) > 1e-5 * max(1.0, abs(b)) for a, b in zip(values, expected.values())):
+    if any(not abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(values, expected.values())):
         print(f"not correct: expected {shown},")
         print(f"             got {dict(zip(got, [round(v, 5) for v in values]))}")
         return False
@@ -754,18 +781,31 @@ from torch import nn
 
 
 def check_first_nonfinite(candidate) -> bool:
-    """Run ``candidate`` on a model that overflows in a known layer and on a healthy one."""
+    """Run ``candidate`` on models that go non-finite in a known module and on a healthy one."""
+
+    class HeadFirst(nn.Module):  # "head" is registered first but runs last
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(8, 2)
+            self.body = nn.Linear(4, 8)
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
     with torch.random.fork_rng(devices=[]):  # seeded here, the reader's RNG left untouched
         torch.manual_seed(0)
         broken = nn.Sequential(
             nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)
         )
+        head_first = HeadFirst()
         healthy = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
         x = torch.randn(5, 4)
     with torch.no_grad():
-        broken[2].bias.fill_(float("inf"))  # module "2" outputs inf, module "4" then nan
+        broken[2].bias[0] = float("inf")  # one column of module "2" is inf; "4" is all inf
+        head_first.body.bias[0] = float("nan")  # one column of "body" is nan; "head" all nan
     cases = [
-        (broken, "2", "a model whose module '2' outputs inf"),
+        (broken, "2", "a model whose module '2' outputs one column of inf"),
+        (head_first, "body", "a model whose module 'body' outputs nan and runs before 'head'"),
         (healthy, None, "a healthy model"),
     ]
     for model, expected, description in cases:
@@ -826,8 +866,9 @@ assert check_first_nonfinite(first_nonfinite)
 # Exercise 3: a data order that depends on the seed alone
 # ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 # Write ``seeded_loader(dataset, seed)``: a shuffling ``DataLoader`` with ``batch_size=4``
-# whose order of examples is the same every time it is built with the same ``seed``, whatever
-# other code draws random numbers in between, and different for a different seed.
+# (a new order every epoch) whose order of examples is the same every time it is built with
+# the same ``seed``, whatever other code draws random numbers in between, and different for a
+# different seed.
 import torch
 from torch.utils.data import TensorDataset
 
@@ -846,6 +887,7 @@ def check_seeded_loader(candidate) -> bool:
             again = candidate(dataset, 0)
             other = candidate(dataset, 1)
             orders = order(first), order(again), order(other)
+            second_epoch = order(first)
             batch_size = next(iter(candidate(dataset, 0)))[0].shape[0]
         except Exception as exc:
             print(f"not correct: raised {type(exc).__name__}: {exc}")
@@ -855,6 +897,9 @@ def check_seeded_loader(candidate) -> bool:
         return False
     if orders[0] == list(range(20)):
         print(f"not correct: expected a shuffled order, got {orders[0]}")
+        return False
+    if second_epoch == orders[0]:
+        print(f"not correct: expected a new order in the second epoch, got {orders[0]} twice")
         return False
     if orders[0] != orders[1]:
         print(f"not correct: expected the same order for seed 0 twice, got {orders[0]}")
@@ -893,7 +938,8 @@ assert check_seeded_loader(seeded_loader)
 # * Record each layer's weight-gradient norm during training: layers spread over orders of
 #   magnitude mean vanishing gradients (sigmoids, depth); norms growing step after step mean
 #   exploding ones. ReLU, normalisation, a correct initialisation and clipping are the fixes.
-# * ``torch.isfinite`` on the loss and the gradients stops a run at its first bad step;
+# * ``torch.isfinite`` on the loss and the gradient norm, before ``optimizer.step()``, stops a
+#   run at its first bad step, while the weights are still finite;
 #   ``torch.autograd.set_detect_anomaly(True)`` names the backward function that produced a
 #   ``nan`` and the forward line that created it.
 # * Shape, dtype and device messages name both sides of the mismatch; broadcasting bugs raise
