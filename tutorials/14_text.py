@@ -143,10 +143,11 @@ print(f"the last chunk holds {len(inputs[-1])} inputs, padded to {BLOCK}")
 # ``nn.Embedding`` and ``padding_idx``
 # ------------------------------------
 # The model's first layer is an ``nn.Embedding``: a table with one learned vector per token id,
-# looked up by index. With ``padding_idx=PAD`` the ``<pad>`` row starts at zero and receives
-# no gradient, so it stays zero however long training runs: padding adds nothing to the
-# positions it fills. Below, the same loss is backpropagated through a table with and without
-# ``padding_idx``, and one optimizer step is taken.
+# looked up by index. With ``padding_idx=PAD`` the ``<pad>`` row starts at zero and its gradient
+# is always zero, so no optimizer step moves it: every ``<pad>`` looks up the same zero vector
+# however long training runs. Below, a loss whose gradient is 1 at every position, padding
+# included, is backpropagated through a table with and without ``padding_idx``, and one
+# optimizer step is taken.
 from torch import nn
 
 batch = pad_sequence(
@@ -158,25 +159,26 @@ print(batch)
 for padding_idx in (PAD, None):
     torch.manual_seed(0)
     table = nn.Embedding(V, 8, padding_idx=padding_idx)
+    pad_before = table.weight[PAD].detach().clone()
     vectors = table(batch)  # (2, 10, 8)
-    vectors.pow(2).sum().backward()  # any loss that uses every position
+    vectors.sum().backward()  # d(loss)/d(vector) is 1 everywhere, at padded positions too
     pad_grad = table.weight.grad[PAD].abs().sum().item()
     torch.optim.SGD(table.parameters(), lr=0.1).step()
-    pad_row = table.weight[PAD].abs().sum().item()
+    pad_moved = (table.weight[PAD] - pad_before).abs().sum().item()
     print(f"padding_idx={padding_idx}: <pad> row's |gradient| {pad_grad:.3f}, ", end="")
-    print(f"|row| after a step {pad_row:.3f}")
+    print(f"moved by the step {pad_moved:.3f}")
     if padding_idx == PAD:
-        assert (vectors[1, 2:] == 0).all() and pad_grad == 0 and pad_row == 0
+        assert (vectors[1, 2:] == 0).all() and pad_grad == 0 and pad_moved == 0
         assert table.weight.grad[batch[0, 0]].abs().sum() > 0  # real tokens do learn
-    else:
-        assert pad_grad > 0 and pad_row > 0
+    else:  # 8 padded positions x 8 dimensions, each with gradient 1
+        assert pad_grad == 8 * int((batch == PAD).sum()) and pad_moved > 0
 
 # %%
-# ``padding_idx`` only keeps the ``<pad>`` vector at zero. The model still makes a prediction
-# at every padded position, and attention could still look at padded tokens. The loss has to
-# skip padded *targets* itself: ``F.cross_entropy(..., ignore_index=PAD)``, used below. In
-# this causal model, padding at the end of a sequence is never seen by a real position (each
-# position looks only backwards), which the evaluation section checks.
+# ``padding_idx`` only keeps the ``<pad>`` vector fixed at zero. The model still makes a
+# prediction at every padded position, and attention could still look at padded tokens. The
+# loss has to skip padded *targets* itself: ``F.cross_entropy(..., ignore_index=PAD)``, used
+# below. In this causal model, padding at the end of a sequence is never seen by a real
+# position (each position looks only backwards), which the evaluation section checks.
 
 # %%
 # Perplexity and honest baselines
