@@ -207,13 +207,13 @@ import torch.nn.functional as F
 @torch.no_grad()
 def perplexity(model, x=x_held, y=y_held, batch_size=128):
     """exp(mean negative log-likelihood) of the targets in y, skipping padding."""
-    total = 0.0
+    total, count = 0.0, 0
     for i in range(0, len(x), batch_size):
         xb, yb = x[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
         logits = model(xb)  # (batch, steps, V)
         nll = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), ignore_index=PAD, reduction="sum")
-        total += nll.item()
-    return math.exp(total / n_targets)
+        total, count = total + nll.item(), count + int((yb != PAD).sum())
+    return math.exp(total / count)
 
 
 train_ids = torch.tensor(encode(train_text))
