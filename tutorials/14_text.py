@@ -336,19 +336,23 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
 # ---------------------------------------------
 # A mask bug is silent: the training loss just drops suspiciously fast. So test the property
 # directly: change the token at position 10 and compare the logits. Positions before 10 must
-# not change at all, and position 10 and later must.
-model.eval()
+# not change at all; position 10 and later, which see the change, do. Check both modes: in
+# evaluation mode without gradients, ``nn.TransformerEncoderLayer`` runs a fused "fast path"
+# with other kernels than in training, so one mode passing says nothing about the other.
 probe = torch.tensor([encode('The "while" statement is used for repeated execution as long')])
 probe = probe[:, :BLOCK].to(device)
 changed = probe.clone()
 changed[0, 10] = encode("#")[0]
-with torch.no_grad():
-    before, after = model(probe), model(changed)
-difference = (before - after).abs().amax(dim=-1)[0]  # per position
-print("largest logit change at positions 0-9:", f"{difference[:10].max().item():.1e}")
-print("smallest logit change at positions 10 and later:", f"{difference[10:].min().item():.1e}")
-torch.testing.assert_close(before[:, :10], after[:, :10])
-assert (difference[10:] > 0).all()
+for mode in ("training", "evaluation"):
+    model.train(mode == "training")
+    with torch.no_grad():
+        before, after = model(probe), model(changed)
+    difference = (before - after).abs().amax(dim=-1)[0]  # per position
+    print(f"{mode:>10} mode: largest logit change at positions 0-9", end=" ")
+    print(f"{difference[:10].max().item():.1e}, smallest at 10 and later", end=" ")
+    print(f"{difference[10:].min().item():.1e}")
+    torch.testing.assert_close(before[:, :10], after[:, :10])
+    assert (difference[10:] > 0).all()
 
 # %%
 # Training
