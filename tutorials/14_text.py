@@ -624,38 +624,45 @@ print("seed 0 again: the same text; seed 1: a different text")
 # ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 # Byte-pair encoding (BPE) builds a subword vocabulary by repeating one step: find the most
 # frequent pair of adjacent tokens and replace it by a new token. Write ``bpe_merge(ids,
-# new_id)``: count every adjacent pair ``(ids[i], ids[i + 1])``; take the most frequent (on a
-# tie, the pair that occurs first); replace its occurrences by ``new_id``, scanning left to
-# right without overlaps (so ``[5, 5, 5]`` becomes ``[new_id, 5]``). Return the pair and the
-# new list, and leave ``ids`` unchanged.
+# new_id)``: count every adjacent pair ``(ids[i], ids[i + 1])`` (``[5, 5, 5]`` holds ``(5, 5)``
+# twice); take the most frequent (on a tie, the one whose first occurrence comes first);
+# replace its occurrences by ``new_id``, scanning left to right without overlaps (so
+# ``[5, 5, 5]`` becomes ``[new_id, 5]``). Return the pair and the new list, and leave ``ids``
+# unchanged.
 from collections import Counter
 from itertools import pairwise
 
 
 def check_bpe_merge(candidate) -> bool:
     """Run ``candidate`` on fixed id lists; print 'correct' or what is wrong; return bool."""
-    cases = [
-        ([1, 2, 3, 1, 2, 4, 1, 2], (1, 2), [9, 3, 9, 4, 9]),
-        ([5, 5, 5, 6, 5, 5, 5], (5, 5), [9, 5, 6, 9, 5]),  # left to right, no overlaps
-        ([3, 1, 4, 1, 5], (3, 1), [9, 4, 1, 5]),  # every pair once: the first one wins
-        ([7, 8, 2, 7, 8, 2, 8, 2], (8, 2), [7, 9, 7, 9, 9]),
+    cases = [  # ids, new_id, the pair to merge, the ids after the merge
+        ([1, 2, 3, 1, 2, 4, 1, 2], 9, (1, 2), [9, 3, 9, 4, 9]),
+        ([5, 5, 5, 6, 5, 5, 5], 9, (5, 5), [9, 5, 6, 9, 5]),  # left to right, no overlaps
+        ([3, 1, 4, 1, 5], 7, (3, 1), [7, 4, 1, 5]),  # every pair once: the first one wins
+        ([1, 2, 3, 4, 3, 4, 1, 2], 8, (1, 2), [8, 3, 4, 3, 4, 8]),  # a tie: (1, 2) is first
+        ([5, 5, 5, 1, 2, 1, 2], 6, (5, 5), [6, 5, 1, 2, 1, 2]),  # overlapping pairs all count
+        ([7, 8, 2, 7, 8, 2, 8, 2], 9, (8, 2), [7, 9, 7, 9, 9]),
     ]
-    for ids, pair, merged in cases:
+    for ids, new_id, pair, merged in cases:
+        call = f"bpe_merge({ids}, {new_id})"
         given = list(ids)
         try:
-            got = candidate(given, 9)
+            got = candidate(given, new_id)
         except Exception as exc:
-            print(f"not correct: for {ids} it raised {type(exc).__name__}: {exc}")
+            print(f"not correct: {call} raised {type(exc).__name__}: {exc}")
             return False
         if given != ids:
             print(f"not correct: it changed its input {ids} into {given}")
             return False
-        if not isinstance(got, tuple) or len(got) != 2:
+        try:
+            got_pair, got_ids = tuple(got[0]), list(got[1])
+        except (TypeError, IndexError, KeyError):
+            got_pair = got_ids = None
+        if not isinstance(got, tuple) or len(got) != 2 or got_pair is None:
             print(f"not correct: expected a tuple (pair, new ids), got {got!r}")
             return False
-        got_pair, got_ids = tuple(got[0]), list(got[1])
         if got_pair != pair or got_ids != merged:
-            print(f"not correct: for {ids} expected pair {pair} and {merged},")
+            print(f"not correct: {call} should give pair {pair} and {merged},")
             print(f"             got pair {got_pair} and {got_ids}")
             return False
     print("correct")
