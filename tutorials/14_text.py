@@ -32,8 +32,9 @@ CPU. The training section says what to change for a real run.
 # %%
 # The corpus: Python's own reference manual
 # -----------------------------------------
-# Every Python installation carries an English text of its language reference: the module
-# ``pydoc_data.topics``, generated from the Python documentation when Python is released.
+# Every Python installation carries an English text from its reference documentation (the
+# language reference and the built-in types): the module ``pydoc_data.topics``, generated from
+# the Python documentation when Python is released.
 # It is what ``help("for")`` prints at the Python prompt: a dict from topic names
 # (``"for"``, ``"assignment"``, ``"typesmapping"``, ...) to plain-text pages. That makes it a
 # corpus every reader already has, with no download. It changes a little from one Python
@@ -83,10 +84,10 @@ assert not set(held_out_names) & set(train_names)
 # stands for any character the training text does not contain. ``decode`` drops padding and
 # shows unknown characters as ``\ufffd``, the Unicode replacement character.
 #
-# Large language models use *subword* tokenizers instead (byte-pair encoding, BPE): they start
-# from characters or bytes and repeatedly merge the most frequent adjacent pair into a new
-# token, so that common words become one token. Exercise 1 writes that merge step. Characters
-# keep this page short and its vocabulary small.
+# Most large language models use *subword* tokenizers instead, often byte-pair encoding
+# (BPE): it starts from characters or bytes and repeatedly merges the most frequent adjacent
+# pair into a new token, so that common words become one token. Exercise 1 writes that merge
+# step. Characters keep this page short and its vocabulary small.
 PAD, UNK = 0, 1
 itos = ["<pad>", "<unk>", *sorted(set(train_text))]  # id -> token
 stoi = {token: i for i, token in enumerate(itos)}  # token -> id
@@ -285,8 +286,9 @@ assert unseen[4] < unseen[6] < unseen[8]
 #
 # * ``tokens``: an ``nn.Embedding`` with ``padding_idx``, one vector per token id;
 # * ``positions``: a second ``nn.Embedding`` with one learned vector per position
-#   ``0 .. BLOCK - 1``, added to the token vectors. Attention itself ignores order, and the
-#   next character depends very much on where the previous ones stand;
+#   ``0 .. BLOCK - 1``, added to the token vectors. Attention weighs the other positions by
+#   their content, not by where they stand, and the next character depends very much on where
+#   the previous ones stand;
 # * a stack of ``nn.TransformerEncoderLayer`` blocks (self-attention and a feed-forward
 #   network, pre-norm) run with a *causal mask*: position ``t`` may attend to positions
 #   ``0 .. t`` only, so the prediction of token ``t + 1`` never sees it. Without the mask,
@@ -448,8 +450,9 @@ assert list(first_below.values()) == sorted(first_below.values())
 # ---------------------------
 # The final model against the baselines, on the same held-out targets. Perplexity divided by
 # two means the model is, on average, choosing between half as many characters. *Bits per
-# character*, ``log2(perplexity)``, is the same measure on another scale: the size the text
-# would take under an ideal compressor driven by the model.
+# character*, ``log2(perplexity)``, is the same measure on another scale: the average number
+# of bits per character that an ideal compressor driven by the model (an arithmetic coder)
+# would need for this text.
 results = {**baselines, "Transformer": perplexity(model)}
 print(f"{'model':>11} | perplexity | bits per character")
 for name, ppl in results.items():
@@ -522,15 +525,14 @@ def generate(model, prompt, length, **how):
 
 
 prompt = held_out_docs[0][:BLOCK]  # the start of a document the model never saw
-show(prompt + "|")  # "|" marks where the prompt ends and the generated text begins
-show(generate(model, prompt, 160, temperature=0))
+greedy = generate(model, prompt, 160, temperature=0)
+show(prompt + "|" + greedy)  # "|" marks where the prompt ends and the generated text begins
 
 # %%
 # Greedy decoding is a function of the prefix: run again, it repeats itself exactly, and
 # continuing from the prompt plus its first 60 characters gives the rest of the same text.
 # With no randomness it also tends to fall into a loop, the same few words again and again,
 # which is one reason why text generation usually samples: count the distinct words.
-greedy = generate(model, prompt, 160, temperature=0)
 assert generate(model, prompt, 160, temperature=0) == greedy
 assert generate(model, prompt + greedy[:60], 100, temperature=0) == greedy[60:]
 print("greedy: the same text again, and the same text from a longer prefix: True")
@@ -575,9 +577,11 @@ for temperature in (0.5, 1.0):
 # Top-k sampling and seeds
 # ------------------------
 # Top-k removes the long tail of unlikely characters that plain sampling now and then picks.
-# Two properties are exact, and checked here: a token outside the ``k`` most likely is never
-# emitted (every step of a top-5 sample is replayed and its token looked up among the step's
-# top 5), and the same seed gives the same text, while another seed gives another text.
+# Two properties hold by construction, and are checked here: a token outside the ``k`` most
+# likely is never emitted (every step of a top-5 sample is replayed and its token looked up
+# among the step's top 5), and the same seed gives the same text. Another seed gives another
+# text (not by construction, but two seeds drawing the same 160 characters is vanishingly
+# unlikely).
 K = 5
 sample = generate(
     model, prompt, 160, top_k=K, generator=torch.Generator(device=device).manual_seed(0)
@@ -605,8 +609,8 @@ print("seed 0 again: the same text; seed 1: a different text")
 
 # %%
 # The samples have the look of the reference manual (its indentation, quotes, brackets and
-# English-looking words) with little sense. That is what 900 steps of a tiny model buy; the
-# same code with the settings of the training section gets much further. The random numbers
+# English-looking words) with little sense. That is what 900 steps of a tiny model buy; a
+# real run starts from the settings given in the training section. The random numbers
 # depend on the device (and the model's numbers a little too), so a GPU draws other samples
 # than a CPU from the same seed; on one machine with one PyTorch version, a seed repeats its
 # text.
@@ -845,12 +849,13 @@ assert check_masked_perplexity(masked_perplexity)
 # * Perplexity is ``exp(cross-entropy)``; the uniform model scores exactly ``V``. Compare with
 #   count models on held-out text: here the Transformer beat add-k tables up to the 4-gram
 #   (better-smoothed count models, such as Kneser-Ney's, are harder to beat).
-# * Greedy decoding repeats itself; temperature trades safety for variety; top-k never emits a
-#   token outside the top ``k``; a seeded ``torch.Generator`` repeats a sample exactly.
+# * Greedy decoding is deterministic and tends to loop; temperature trades safety for variety;
+#   top-k never emits a token outside the top ``k``; a seeded ``torch.Generator`` repeats a
+#   sample exactly.
 #
 # Where to go next
 # ----------------
-# The next tutorial, on profiling and memory, measures where a model like this one spends its
-# time and memory, and what to change when it is too slow or does not fit.
+# `Profiling and memory <../15_profiling/>`_ measures where a model spends its time and memory,
+# and what to change when it is too slow or does not fit.
 # `Debugging and reproducibility <../11_debugging/>`_ has the checks to run when a training run
 # misbehaves.
