@@ -116,7 +116,7 @@ def decode(ids):
 print(f"vocabulary: {V} tokens (2 special + {V - 2} characters)")
 print("encode('for x in y:') =", encode("for x in y:"))
 assert decode(encode(train_text)) == train_text  # lossless on every known character
-print("an unknown character:", repr(decode(encode("naïve → ok"))))
+print("decode(encode('naïve → ok')) =", repr(decode(encode("naïve → ok"))))
 unknown = sum(ch not in stoi for doc in held_out_docs for ch in doc)
 print(f"held-out characters missing from the vocabulary: {unknown}")
 
