@@ -25,7 +25,7 @@ generates text with greedy decoding, temperature and top-k sampling.
 * `Training <../05_training/>`_ (the training loop, AdamW, learning-rate schedules)
 * `Sequences <../10_sequences/>`_ (padding, attention, causal masks, ``nn.TransformerEncoder``)
 
-The model is tiny and trains for 900 steps, so the whole page runs in under a minute on a
+The model is tiny and trains for 1200 steps, so the whole page runs in under a minute on a
 CPU. The training section says what to change for a real run.
 """
 
@@ -381,7 +381,7 @@ for mode in ("training", "evaluation"):
 # ``d_model`` of 256 or more with 4 to 12 layers and some dropout, tens of thousands of steps
 # on an accelerator, and a smaller peak learning rate (around ``1e-3`` to ``3e-4``) as the model
 # grows.
-STEPS, BATCH, WARMUP, PEAK_LR = 900, 24, 60, 2e-2
+STEPS, BATCH, WARMUP, PEAK_LR = 1200, 24, 60, 2e-2
 
 
 def lr_factor(step):
@@ -620,7 +620,7 @@ print("seed 0 again: the same text; seed 1: a different text")
 
 # %%
 # The samples have the look of the reference manual (its indentation, quotes, brackets and
-# English-looking words) with little sense. That is what 900 steps of a tiny model buy; a
+# English-looking words) with little sense. That is what 1200 steps of a tiny model buy; a
 # real run starts from the settings given in the training section. The random numbers
 # depend on the device (and the model's numbers a little too), so a GPU draws other samples
 # than a CPU from the same seed; on one machine with one PyTorch version, a seed repeats its
