@@ -93,7 +93,7 @@ assert not any(p in train_text for doc in held_out_docs for p in doc.split("\n\n
 # own id. Its vocabulary comes from the *training* text only, plus two special tokens: ``<pad>``
 # (id 0), which fills the end of short sequences in a batch, and ``<unk>`` (id 1), which
 # stands for any character the training text does not contain. ``decode`` drops padding and
-# shows unknown characters as ``\ufffd``, the Unicode replacement character.
+# writes ``<unk>`` where a character was unknown.
 #
 # Most large language models use *subword* tokenizers instead, often byte-pair encoding
 # (BPE): it starts from characters or bytes and repeatedly merges the most frequent adjacent
@@ -110,7 +110,7 @@ def encode(text):
 
 
 def decode(ids):
-    return "".join("" if i == PAD else "\ufffd" if i == UNK else itos[i] for i in ids)
+    return "".join(itos[i] for i in ids if i != PAD)
 
 
 print(f"vocabulary: {V} tokens (2 special + {V - 2} characters)")
