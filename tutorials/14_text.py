@@ -361,9 +361,8 @@ for mode in ("training", "evaluation"):
     with torch.no_grad():
         before, after = model(probe), model(changed)
     difference = (before - after).abs().amax(dim=-1)[0]  # per position
-    print(f"{mode:>10} mode: largest logit change at positions 0-9", end=" ")
-    print(f"{difference[:10].max().item():.1e}, smallest at 10 and later", end=" ")
-    print(f"{difference[10:].min().item():.1e}")
+    print(f"{mode:>10}: max change at positions 0-9 {difference[:10].max().item():.1e},", end="")
+    print(f" min at 10 and later {difference[10:].min().item():.1e}")
     torch.testing.assert_close(before[:, :10], after[:, :10])
     assert (difference[10:] > 0).all()
 
