@@ -376,8 +376,8 @@ for mode in ("training", "evaluation"):
 # scored on the held-out text. ``train`` runs a number of steps and can be called again: the
 # model, optimizer, schedule and generator carry on where they stopped.
 #
-# These settings are small so that the page runs in seconds on a CPU. For a real run: a larger
-# corpus (a book, or many), a subword tokenizer, ``BLOCK`` of several hundred tokens,
+# These settings are small so that the page runs in under a minute on a CPU. For a real run: a
+# larger corpus (a book, or many), a subword tokenizer, ``BLOCK`` of several hundred tokens,
 # ``d_model`` of 256 or more with 4 to 12 layers and some dropout, tens of thousands of steps
 # on an accelerator, and a smaller peak learning rate (around ``1e-3`` to ``3e-4``) as the model
 # grows.
