@@ -97,6 +97,49 @@ def test_bpe_checker_rejects_merging_in_place():
     assert "changed its input" in printed
 
 
+def test_bpe_checker_rejects_the_first_pair_to_reach_the_top_count():
+    def wrong(ids, new_id):
+        counts, pair = {}, None
+        for p in pairwise(ids):  # one pass: a later pair that reaches a tie first wins
+            counts[p] = counts.get(p, 0) + 1
+            if pair is None or counts[p] > counts[pair]:
+                pair = p
+        return pair, _merge_left_to_right(ids, pair, new_id)
+
+    printed = rejected("check_bpe_merge", wrong)
+    assert "[1, 2, 3, 4, 3, 4, 1, 2]" in printed
+
+
+def test_bpe_checker_rejects_counting_pairs_without_overlaps():
+    def wrong(ids, new_id):
+        def count(pair):  # as the merge would replace them: (5, 5) once in [5, 5, 5]
+            return len(ids) - len(_merge_left_to_right(ids, pair, -1))
+
+        pair = max(dict.fromkeys(pairwise(ids)), key=count)
+        return pair, _merge_left_to_right(ids, pair, new_id)
+
+    printed = rejected("check_bpe_merge", wrong)
+    assert "[5, 5, 5, 1, 2, 1, 2]" in printed
+
+
+def test_bpe_checker_rejects_a_hard_coded_new_id():
+    def wrong(ids, new_id):
+        pair = _first_most_frequent(ids)
+        return pair, _merge_left_to_right(ids, pair, 9)  # the id the first case happens to use
+
+    rejected("check_bpe_merge", wrong)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [lambda ids, new_id: ((1, 2), None), lambda ids, new_id: (3, list(ids))],
+    ids=["no-list", "int-pair"],
+)
+def test_bpe_checker_reports_a_malformed_answer_instead_of_raising(answer):
+    printed = rejected("check_bpe_merge", answer)
+    assert "expected a tuple (pair, new ids)" in printed
+
+
 def test_bpe_checker_accepts_a_dict_count_and_a_slice_scan():
     def right(ids, new_id):
         pair = _first_most_frequent(ids)
