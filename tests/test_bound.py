@@ -89,6 +89,13 @@ def test_a_big_html_result_shows_as_its_plain_text_and_a_big_image_is_scaled_dow
     assert truncations[1].total.startswith("4000x1000 px")
 
 
+def test_a_few_replacement_characters_are_still_text():
+    text = "decoded: ab\ufffdcd \ufffd and the rest of a long enough line of text\n"
+    notebook = _notebook(nbformat.v4.new_output("stream", name="stdout", text=text))
+    page, truncations = bound.bound_notebook(notebook)
+    assert page.cells[0].outputs[0].text == text and truncations == []
+
+
 def test_binary_output_is_one_line_on_the_page():
     notebook = _notebook(
         nbformat.v4.new_output("stream", name="stdout", text="\x00\x01\ufffd\ufffdabc")

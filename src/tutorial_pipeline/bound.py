@@ -10,7 +10,8 @@ Code truncate long outputs; the downloadable notebook keeps everything:
   (a single line too long for the byte limit keeps its first and last characters);
 * a rich HTML result over the byte limit (a huge table) shows as its truncated plain text;
 * a stream that is not text (bytes written to the standard output that do not decode, which
-  arrive as replacement characters and control codes) shows as one line saying so;
+  arrive as replacement characters and control codes: at least 4 of them, and 5% of its
+  characters) shows as one line saying so;
 * an image output larger than `MAX_IMAGE_BYTES` or wider than `MAX_IMAGE_WIDTH` pixels is
   shown downscaled;
 * once a page's text outputs pass `PAGE_BYTES`, each later long output keeps only a few lines
@@ -95,9 +96,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
 
 
 def binary_note(text: str) -> str | None:
-    """One line standing for ``text`` if it is not text (see the module doc), else None."""
+    """One line standing for ``text`` if it is not text, else None: bytes that do not decode
+    arrive as replacement characters and control codes, many of them. A text with a few
+    replacement characters (an unknown character shown as such) is text."""
     found = len(_CONTROL.findall(text))
-    if not found:
+    if found < 4 or found < 0.05 * len(text):
         return None
     return (
         f"[{len(text):,} characters of output that are not text ({found:,} undecodable bytes "
