@@ -5,9 +5,9 @@ nested wrappers with tab stops, a copy button with a hidden second copy of the c
 of inline JupyterLab CSS, MathJax 2 and Mermaid loaders from a CDN, base64 figures. Here
 each cell's content is kept and laid out the way Material lays out a post:
 
-* a Markdown cell is its HTML, with heading permalinks as Material's ``headerlink``, TeX
-  (``$...$``, as sphinx-gallery writes ``:math:``) as the posts' arithmatex spans, and
-  sphinx-gallery's callouts as admonitions;
+* a Markdown cell is its HTML, with heading permalinks as Material's ``headerlink`` and TeX
+  (``$...$``, as sphinx-gallery writes ``:math:``) as the posts' arithmatex spans (the reST
+  admonitions are already Material's, from `rst`);
 * a code cell is a Material code block (``language-python highlight``, every Pygments token
   kept: the posts' colours and copy button), followed by its outputs: text as
   ``<pre><code>`` that scrolls sideways, excluded from search; figures as PNG files next to
@@ -40,9 +40,6 @@ _ANCHOR = re.compile(r'<a class="anchor-link" href="#([^"]*)">¶</a>')
 _HEADING = re.compile(r"<h[1-6]\b[^>]*>(.*?)</h[1-6]>", re.S)
 _ID_HEADING = re.compile(r'<h([1-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAG = re.compile(r"<[^>]+>")
-_ALERT = re.compile(r'<div class="alert alert-(\w+)">\s*<h4>(.*?)</h4>', re.S)
-# sphinx-gallery writes note -> alert-info and warning -> alert-danger.
-_ADMONITION = {"info": "note", "danger": "warning", "warning": "warning", "success": "success"}
 
 # TeX in a Markdown cell, outside code: \begin{env}...\end{env} (sphinx-gallery's rendering
 # of ``.. math::``), $$display$$ and $inline$ (not \$, not $$).
@@ -116,12 +113,7 @@ def _markdown(fragment: str) -> str:
     fragment = _ANCHOR.sub(
         r'<a class="headerlink" href="#\1" title="Permanent link">&para;</a>', fragment
     )
-
-    def admonition(match: re.Match) -> str:
-        kind = _ADMONITION.get(match.group(1), "note")
-        return f'<div class="admonition {kind}"><p class="admonition-title">{match.group(2)}</p>'
-
-    return _math(_ALERT.sub(admonition, fragment)).strip()
+    return _math(fragment).strip()
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
