@@ -23,10 +23,10 @@ encoder on the same task as the LSTM.
 
 * `Modules <../03_modules/>`_ and `Training <../05_training/>`_
 
-The task: scikit-learn's bundled handwritten digits (1,797 real 8x8 scans), each read *row by
-row*, top to bottom, as a sequence of 8 steps of 8 pixels; the model has to classify the digit
-after seeing all rows. The models are small and train for a few epochs so that the page runs
-in seconds on a CPU; for real sequence work (text, speech), expect longer sequences, larger
+The task: scikit-learn's bundled handwritten digits (1,797 images of 8x8 pixels), each read
+*row by row*, top to bottom, as a sequence of 8 steps of 8 pixels; the model has to classify
+the digit after seeing all rows. The models are small and train for a few epochs so that the
+page runs in seconds on a CPU; for real sequence work (text, speech), expect longer sequences, larger
 models and many more epochs.
 """
 
@@ -35,7 +35,7 @@ models and many more epochs.
 # -------------------
 # A recurrent layer with ``batch_first=True`` expects a tensor of shape ``(batch, steps,
 # features)``. An 8x8 image tensor of shape ``(N, 8, 8)`` already is one: step ``t`` is row
-# ``t`` of the scan. The split into training and test images is seeded, so every run sees the
+# ``t`` of the image. The split into training and test images is seeded, so every run sees the
 # same split.
 import torch
 from sklearn.datasets import load_digits
@@ -51,7 +51,7 @@ train_idx, test_idx = order[:1350], order[1350:]
 x_train, y_train = sequences[train_idx], labels[train_idx]
 x_test, y_test = sequences[test_idx], labels[test_idx]
 print(f"train {tuple(x_train.shape)}, test {tuple(x_test.shape)}  (sequences, steps, features)")
-print("the first sequence, step by step (one row of the scan each):")
+print("the first sequence, step by step (one row of the image each):")
 print((x_train[0] * 9).round().int())  # 0..9, easier to read than floats
 
 # %%
@@ -165,7 +165,7 @@ for name, rnn_type in [("RNN", nn.RNN), ("GRU", nn.GRU), ("LSTM", nn.LSTM)]:
 # Real sequences rarely have the same length: sentences have different numbers of words. A
 # batch is one rectangular tensor, so shorter sequences are *padded* with zeros up to the
 # longest one, and the true lengths are kept alongside. To get sequences of different lengths
-# here, three test scans are cut after 8, 5 and 3 rows. ``pad_sequence`` stacks them into a
+# here, three test images are cut after 8, 5 and 3 rows. ``pad_sequence`` stacks them into a
 # ``(3, 8, 8)`` batch.
 from torch.nn.utils.rnn import pad_sequence
 
