@@ -203,8 +203,9 @@ assert gap[0] < 1e-5 and (gap[1:] > 1e-2).all()
 last_real = output[torch.arange(len(lengths)), lengths - 1]
 torch.testing.assert_close(last_real, reference, rtol=1e-4, atol=1e-5)
 print("output[i, lengths[i] - 1] equals the true last state: True")
-print("h_n of the padded run is wrong for the short sequences:", end=" ")
-print([f"{g:.3f}" for g in (h_n[-1] - reference).abs().amax(dim=1)])
+h_n_gap = (h_n[-1] - reference).abs().amax(dim=1)
+print("h_n of the padded run is wrong for the short sequences:", [f"{g:.3f}" for g in h_n_gap])
+assert h_n_gap[0] < 1e-5 and (h_n_gap[1:] > 1e-2).all()
 
 # %%
 # ``pack_padded_sequence``: let the RNN skip the padding
@@ -279,6 +280,7 @@ print("hand-written attention equals F.scaled_dot_product_attention: True")
 assert torch.allclose(weights.sum(dim=-1), torch.ones(1, device=device))
 print("the weights of each query sum to 1: True")
 print("weight on the padded keys of sequence 2:", weights[1, :, :, 4:].abs().max().item())
+assert (weights[1, :, :, 4:] == 0).all()  # exactly zero, not just small
 
 # Why divide by sqrt(d): with random queries and keys of size d = 256, raw dot products have a
 # standard deviation near sqrt(256) = 16, and a softmax over such scores puts most of the
