@@ -26,8 +26,8 @@ encoder on the same task as the LSTM.
 The task: scikit-learn's bundled handwritten digits (1,797 images of 8x8 pixels), each read
 *row by row*, top to bottom, as a sequence of 8 steps of 8 pixels; the model has to classify
 the digit after seeing all rows. The models are small and train for a few epochs so that the
-page runs in seconds on a CPU; for real sequence work (text, speech), expect longer sequences, larger
-models and many more epochs.
+page runs in seconds on a CPU; for real sequence work (text, speech), expect longer
+sequences, larger models and many more epochs.
 """
 
 # %%
