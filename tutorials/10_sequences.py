@@ -496,17 +496,26 @@ assert check_last_real_step(last_real_step)
 # dot-product attention in every head (by hand, without ``F.scaled_dot_product_attention``),
 # join the heads and apply ``out_proj``. ``check_attention_module`` builds your module,
 # copies its weights into an ``nn.MultiheadAttention`` and compares the two outputs; while
-# your ``forward`` runs, ``F.scaled_dot_product_attention`` raises an error.
+# your ``forward`` runs, PyTorch's own attention (``F.scaled_dot_product_attention``, however
+# it was imported, and ``nn.MultiheadAttention``) raises an error.
 import math
-from unittest import mock
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 
-def refuse_sdpa(*args, **kwargs):
-    raise RuntimeError("write attention by hand, without F.scaled_dot_product_attention")
+class RefuseFusedAttention(TorchFunctionMode):
+    """While active, PyTorch's own attention functions raise, under whatever name they are
+    called: a ``TorchFunctionMode`` sees every call into the torch API."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in (
+            "scaled_dot_product_attention",  # F.scaled_dot_product_attention
+            "multi_head_attention_forward",  # what nn.MultiheadAttention calls
+        ):
+            raise RuntimeError(f"write attention by hand, without PyTorch's {func.__name__}")
+        return func(*args, **(kwargs or {}))
 
 
 def check_attention_module(candidate_class) -> bool:
@@ -534,7 +543,7 @@ def check_attention_module(candidate_class) -> bool:
                 return False
             expected = reference(x, x, x, need_weights=False)[0]
             try:
-                with mock.patch.object(F, "scaled_dot_product_attention", refuse_sdpa):
+                with RefuseFusedAttention():
                     got = module(x.clone())
             except Exception as exc:
                 print(f"not correct: for {case} forward raised {type(exc).__name__}: {exc}")
@@ -605,15 +614,23 @@ assert check_attention_module(MySelfAttention)
 # may use steps ``0..t`` only. Write ``causal_attention(q, k, v)`` for tensors of shape
 # ``(batch, steps, d)`` by hand, with a mask, without ``F.scaled_dot_product_attention``.
 # ``check_causal_attention`` compares it with ``F.scaled_dot_product_attention(...,
-# is_causal=True)``, which raises an error while your function runs.
-from unittest import mock
-
+# is_causal=True)``, which raises an error while your function runs, however it was imported.
 import torch
 import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
 
 
-def refuse_sdpa(*args, **kwargs):
-    raise RuntimeError("write attention by hand, without F.scaled_dot_product_attention")
+class RefuseFusedAttention(TorchFunctionMode):
+    """While active, PyTorch's own attention functions raise, under whatever name they are
+    called: a ``TorchFunctionMode`` sees every call into the torch API."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in (
+            "scaled_dot_product_attention",  # F.scaled_dot_product_attention
+            "multi_head_attention_forward",  # what nn.MultiheadAttention calls
+        ):
+            raise RuntimeError(f"write attention by hand, without PyTorch's {func.__name__}")
+        return func(*args, **(kwargs or {}))
 
 
 def check_causal_attention(candidate) -> bool:
@@ -622,7 +639,7 @@ def check_causal_attention(candidate) -> bool:
     q, k, v = (torch.randn(2, 5, 4, generator=gen) for _ in range(3))
     expected = F.scaled_dot_product_attention(q, k, v, is_causal=True)
     try:
-        with mock.patch.object(F, "scaled_dot_product_attention", refuse_sdpa):
+        with RefuseFusedAttention():
             got = candidate(q.clone(), k.clone(), v.clone())
     except Exception as exc:
         print(f"not correct: it raised {type(exc).__name__}: {exc}")
