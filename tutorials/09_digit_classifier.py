@@ -22,7 +22,7 @@ reloaded to classify a single image.
   `Checkpointing <../06_checkpointing/>`_
 
 The classic version of this exercise uses MNIST (70,000 images of 28x28 pixels), which has
-to be downloaded. This page uses the 1,797 real 8x8 digit scans bundled with scikit-learn, so
+to be downloaded. This page uses the 1,797 8x8 digit images bundled with scikit-learn, so
 it runs offline in seconds on a CPU; the code for MNIST is shown and runs when MNIST is already
 on disk. For a real run on MNIST, train for more epochs with a wider network.
 """
@@ -30,7 +30,7 @@ on disk. For a real run on MNIST, train for more epochs with a wider network.
 # %%
 # The data
 # --------
-# ``load_digits()`` returns 1,797 grey-scale scans of 8x8 pixels with values 0 to 16, roughly
+# ``load_digits()`` returns 1,797 grey-scale images of 8x8 pixels with values 0 to 16, roughly
 # 180 per digit. Convolutions expect ``(batch, channels, height, width)``, so the images get a
 # channel dimension.
 import matplotlib.pyplot as plt
@@ -353,7 +353,7 @@ with torch.no_grad():
     test_probs = restored(x_test.to(device)).softmax(dim=1).cpu()
 k = test_probs.max(dim=1).values.argmin().item()
 
-raw = images[test_idx[k]]  # (1, 8, 8), values 0..16, as a new scan would arrive
+raw = images[test_idx[k]]  # (1, 8, 8), values 0..16, as a new image would arrive
 x = ((raw - checkpoint["mean"]) / checkpoint["std"]).unsqueeze(0).to(device)
 with torch.no_grad():
     probs = restored(x).softmax(dim=1)[0].cpu()
@@ -485,9 +485,9 @@ def my_recall(confusion):
 assert check_recall(my_recall)
 
 # %%
-# Exercise 3: classify one raw scan
-# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-# Write ``my_predict(model, raw, mean, std)``: ``raw`` is one scan as it arrives, shape
+# Exercise 3: classify one raw image
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``my_predict(model, raw, mean, std)``: ``raw`` is one image as it arrives, shape
 # ``(1, 8, 8)`` with values 0 to 16, and ``mean``/``std`` are the saved normalisation
 # constants. Return the predicted digit and its probability, as a pair ``(int, float)``. The
 # model may arrive in training mode. Edit it and run the cell again: ``check_predict`` prints
@@ -497,7 +497,7 @@ from torch import nn
 
 
 def check_predict(candidate) -> bool:
-    """Run ``candidate`` on three fixed scans with a small seeded CNN; print the verdict."""
+    """Run ``candidate`` on three fixed images with a small seeded CNN; print the verdict."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = nn.Sequential(
@@ -542,7 +542,7 @@ check_predict(my_predict)
 # %% tags=["solution"]
 # Reference solution.
 def my_predict(model, raw, mean, std):
-    # eval() turns dropout off; the scan gets the training data's normalisation and a batch
+    # eval() turns dropout off; the image gets the training data's normalisation and a batch
     # dimension; softmax turns the logits into probabilities.
     model.eval()
     with torch.no_grad():
