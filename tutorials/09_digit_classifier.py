@@ -328,8 +328,10 @@ if len(wrong) > 0:
 # ------------------------------------
 # A ``state_dict`` holds the tensors only, not the code, so reloading needs the same
 # ``make_model()``. The normalisation constants are part of the model in all but name, so they
-# are saved next to it. ``torch.load(..., weights_only=True)`` refuses to unpickle anything but
-# tensors and plain containers, which makes loading files from elsewhere safe.
+# are saved next to it. ``weights_only=True`` (the default since PyTorch 2.6, written out to make
+# it visible) restricts ``torch.load`` to tensors, numbers, strings and plain containers, so a
+# file cannot slip arbitrary Python objects into your program; PyTorch's docs still say to load
+# only files you trust.
 import tempfile
 
 with tempfile.TemporaryDirectory() as tmp:
