@@ -350,10 +350,15 @@ print(f"reloaded model: same test predictions: True, accuracy {restored_acc:.2%}
 # %%
 # Inference on a single image: normalise it with the saved constants, add a batch dimension,
 # and turn the logits into probabilities with ``softmax``. Most test digits get a probability
-# close to 1 for one class, so the example is the test image the model is *least* sure about.
+# close to 1 for one class (counted below), so the example is the test image the model is
+# *least* sure about.
 with torch.no_grad():
     test_probs = restored(x_test.to(device)).softmax(dim=1).cpu()
-k = test_probs.max(dim=1).values.argmin().item()
+top = test_probs.max(dim=1).values
+sure = (top > 0.99).float().mean().item()
+print(f"test images whose most likely digit has a probability above 0.99: {sure:.0%}")
+assert sure > 0.5
+k = top.argmin().item()
 
 raw = images[test_idx[k]]  # (1, 8, 8), values 0..16, as a new image would arrive
 x = ((raw - checkpoint["mean"]) / checkpoint["std"]).unsqueeze(0).to(device)
