@@ -523,10 +523,18 @@ def check_predict(candidate) -> bool:
             expected = (p.argmax().item(), p.max().item())
             model.train()  # as it would be straight after training
             try:
-                digit, prob = candidate(model, raw.clone(), mean, std)
-                got = (int(digit), float(prob))
+                got = candidate(model, raw.clone(), mean, std)
             except Exception as exc:
                 print(f"not correct: raised {type(exc).__name__}: {exc}")
+                return False
+            if not (
+                isinstance(got, (tuple, list))
+                and len(got) == 2
+                and isinstance(got[0], int)
+                and isinstance(got[1], float)
+            ):
+                print(f"not correct: expected a pair (int, float), got {got!r}")
+                print("             (.item() turns a one-element tensor into a Python number)")
                 return False
             if got[0] != expected[0] or abs(got[1] - expected[1]) > 1e-5:
                 print(
