@@ -128,9 +128,9 @@ print(f"trainable params after unfreezing: {count_params(model, trainable_only=T
 # %%
 # The measured part: digits 0-4 teach digits 5-9
 # ----------------------------------------------
-# ImageNet weights are not available offline, so the experiment builds its own "pretrained"
-# model. scikit-learn ships 1,797 handwritten digits as 8x8 images. The digits 0-4 form the
-# *source* task and the digits 5-9 the *target* task.
+# This page does not download the ImageNet weights, so the experiment builds its own
+# "pretrained" model. scikit-learn ships 1,797 handwritten digits as 8x8 images. The digits
+# 0-4 form the *source* task and the digits 5-9 the *target* task.
 #
 # Transfer pays off when the source task teaches something the target needs and a few labels
 # cannot teach. To give the features something to learn, every image is pasted at a random
