@@ -465,6 +465,10 @@ def check_optimizer(candidate) -> bool:
             if lr_of.get(id(p)) != lr:
                 print(f"not correct: expected {part}.{name} with lr={lr:g}, got {lr_of.get(id(p))}")
                 return False
+    frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
+    if frozen:
+        print(f"not correct: every parameter should train, but these are frozen: {frozen}")
+        return False
     momenta = [group["momentum"] for group in optimizer.param_groups]
     if any(m != 0.9 for m in momenta):
         print(f"not correct: expected momentum=0.9 in every group, got {momenta}")
