@@ -59,7 +59,7 @@ if cached.is_file():
 else:
     model = resnet18(weights=None)
     print(f"{file_name} is not in the torch hub cache, so this ResNet-18 has RANDOM weights.")
-    print("With the file cached (or internet access) this line would have loaded:")
+    print("With the file in the cache, resnet18(weights=weights) would have loaded:")
 print(f"  weights enum : {weights}")
 print(f"  file         : {file_name}")
 print(f"  classes      : {len(weights.meta['categories'])}")
@@ -100,6 +100,8 @@ logits.sum().backward()
 print(f"logits shape: {tuple(logits.shape)}")
 print(f"head has grad    : {model.fc.weight.grad is not None}")
 print(f"conv1 has grad   : {model.conv1.weight.grad is not None}")
+with_grad = [name for name, p in model.named_parameters() if p.grad is not None]
+assert with_grad == ["fc.weight", "fc.bias"], with_grad
 model.zero_grad()
 
 # %%
@@ -189,7 +191,7 @@ plt.show()
 # ------------------------------
 # The CNN is split into a ``backbone`` (convolutions, then a *global max pool* that keeps each
 # feature's strongest response anywhere on the canvas, giving a 64-dimensional vector) and a
-# ``head`` (one linear layer), exactly like ResNet's body and ``fc``. During pretraining the
+# ``head`` (one linear layer), the same split as ResNet's body and ``fc``. During pretraining the
 # source images are pasted at new random positions every epoch, so the backbone sees each digit
 # in many places.
 
