@@ -47,8 +47,9 @@ print(f"CPU threads: {torch.get_num_threads()}")
 # --------------------------------
 # ``model.to(device)`` moves parameters and buffers in place. Tensors are *not* moved in place:
 # ``x.to(device)`` returns a copy on the device (or ``x`` itself if it is already there). New
-# tensors can be created directly on the device with ``device=``. All inputs of an operation
-# must live on the same device, so results come back with ``.cpu()`` before printing or NumPy.
+# tensors can be created directly on the device with ``device=``. The tensors an operation
+# takes must live on the same device. NumPy only reads CPU memory, so ``.cpu()`` comes before
+# ``.numpy()``; ``print`` and ``.tolist()`` copy a tensor to the CPU themselves.
 from sklearn.datasets import load_digits
 from torch import nn
 
@@ -63,7 +64,7 @@ noise = torch.zeros(4, 64, device=device)  # created on the device, no copy
 logits = model(batch + noise)
 print(f"parameters on: {next(model.parameters()).device.type}")
 print(f"logits on    : {logits.device.type}, shape {tuple(logits.shape)}")
-print(f"predictions  : {logits.argmax(1).cpu().tolist()}")
+print(f"predictions  : {logits.argmax(1).tolist()}")
 
 # %%
 # Pinned memory and non-blocking copies
