@@ -119,9 +119,9 @@ assert nbytes(torch.empty(1024, 1024)) == 4 * MiB
 # On an accelerator, PyTorch's caching allocator keeps memory it has freed so it can reuse it.
 # ``memory_allocated()`` counts what tensors currently use, ``max_memory_allocated()`` the peak
 # since the last reset, and ``memory_reserved()`` what the allocator holds. On the CPU, tensors
-# come from the operating system's allocator, which PyTorch does not track; what the CPU can
-# show is the process's *resident memory* (on Linux, ``/proc/self/statm``), which counts
-# everything the process holds, not only tensors.
+# come from the C library's allocator (``malloc``), and PyTorch keeps no such statistics for
+# them; what the CPU can show is the process's *resident memory* (on Linux,
+# ``/proc/self/statm``), which counts everything the process holds, not only tensors.
 #
 # The cell creates two 64 MiB tensors on ``device``, compares the statistics with
 # ``element_size() * nelement()``, and frees them.
@@ -195,11 +195,12 @@ assert 0 < diff < 0.1
 # %%
 # float16's small range, and why it needs a scaler
 # ------------------------------------------------
-# float16 keeps more digits than bfloat16 but covers a much smaller range: values below about
-# 6e-8 cannot be stored and become zero (*underflow*). Gradients are often that small, and a
-# gradient that underflows is lost. A gradient *scaler* multiplies the loss by a large factor
-# (65536 to start with) before ``backward()``, so the gradients are computed in a range
-# float16 can hold, and divides them back in float32 before the optimiser uses them.
+# float16 keeps more digits than bfloat16 but covers a much smaller range: its smallest value
+# above zero is about 6e-8 (2^-24), and anything below half of that rounds to zero (*underflow*).
+# Gradients are often that small, and a gradient that underflows is lost. A gradient *scaler*
+# multiplies the loss by a large factor (65536 to start with) before ``backward()``, so the
+# gradients are computed in a range float16 can hold, and divides them back in float32 before
+# the optimiser uses them.
 tiny = 1e-8
 print(f"smallest float16 above zero: {2.0**-24:.2e}")
 print(f"1e-8 in float32 : {torch.tensor(tiny).item():.3e}")
@@ -218,7 +219,7 @@ assert scaled != 0
 # The training step is unchanged apart from the ``autocast`` block around the forward pass and
 # the loss, and three ``scaler`` calls: ``scale(loss).backward()``, ``step(optimizer)`` (which
 # unscales the gradients and skips the step if any is inf or NaN) and ``update()`` (which
-# halves the scale after a skipped step and doubles it after 2000 good ones).
+# halves the scale after a skipped step and doubles it after 2000 good ones in a row).
 # ``GradScaler(device.type)`` works on the CPU as well as on GPUs.
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).to(device)
@@ -657,7 +658,7 @@ assert check_amp_step(amp_step)
 #   and friends report what tensors and the caching allocator hold on an accelerator, and the
 #   resident memory is what the CPU can show.
 # * ``torch.autocast`` runs matrix multiplies in bfloat16 or float16 while the weights stay
-#   float32; float16 underflows below about 6e-8, so float16 training adds a
+#   float32; float16 cannot hold values much below 6e-8, so float16 training adds a
 #   ``torch.amp.GradScaler``, on GPUs and on the CPU alike.
 # * The best CPU thread count for a tiny model is measured, not assumed, and
 #   ``torch.set_num_threads`` applies to the whole process.
