@@ -248,21 +248,24 @@ assert losses[-1] < losses[0]
 # %%
 # CPU threads for tiny models
 # ---------------------------
-# PyTorch splits each CPU operation across ``torch.get_num_threads()`` threads (by default
-# one per core, or ``OMP_NUM_THREADS`` if that is set when Python starts). A large matrix
-# multiply gains from that. A tiny model's operations are so small that handing each one to
-# several threads can cost more than it saves, more so on a machine busy with other work.
+# PyTorch can split a CPU operation between up to ``torch.get_num_threads()`` threads (by
+# default one per physical core, or ``OMP_NUM_THREADS`` if that is set before torch starts).
+# A large matrix multiply gains from that. A tiny model has little to split: PyTorch runs an
+# element-wise operation on fewer than 32,768 values on one thread whatever the setting, and
+# this model's largest tensor holds 64 x 128 = 8,192. Only its small matrix multiplies can be
+# shared out, and handing them to several threads can cost more than it saves, more so on a
+# machine busy with other work.
 #
 # ``torch.set_num_threads(n)`` is **process-wide**: it changes every later CPU operation in
 # this process, not only the next cell. So this cell measures the same training step of a
 # tiny model (on the CPU, whatever ``device`` is) with one thread, with the default and with
-# one per usable core, then puts the original value back.
+# one per logical CPU the process may use, then puts the original value back.
 #
 # A thread count can only be judged against the machine it ran on, so the cell also records
-# the conditions: how many cores this process may use (``os.sched_getaffinity`` where the
-# system has it), where the default came from, and how busy *other* work kept those cores
-# while it measured. On Linux, ``/proc/stat`` counts the time each core was busy; the busy
-# time of this process's cores minus this process's own CPU time is the others' share.
+# the conditions: how many logical CPUs this process may use (``os.sched_getaffinity`` where
+# the system has it), where the default came from, and how busy *other* work kept those CPUs
+# while it measured. On Linux, ``/proc/stat`` counts the time each CPU was busy; the busy time
+# of this process's CPUs minus this process's own CPU time is the others' share.
 import time
 
 
@@ -311,9 +314,9 @@ def steps_with(n_threads):
     return run
 
 
-def busy_seconds(cores):
-    """CPU seconds the given cores have been busy since boot, from /proc/stat (Linux), or
-    None where the file is missing."""
+def busy_seconds(cpus):
+    """CPU seconds the given logical CPUs have been busy since boot, from /proc/stat (Linux),
+    or None where the file is missing."""
     try:
         with open("/proc/stat") as stat:
             rows = [line.split() for line in stat if line.startswith("cpu")]
@@ -321,17 +324,17 @@ def busy_seconds(cores):
         return None
     ticks = 0
     for name, *fields in rows:
-        if name[3:].isdigit() and int(name[3:]) in cores:
+        if name[3:].isdigit() and int(name[3:]) in cpus:
             values = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
             ticks += sum(values) - values[3] - values[4]  # all but idle and waiting for I/O
             # (steal: on a virtual machine, time the host gave to other machines)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count())
+cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count())
 default_threads = torch.get_num_threads()
-counts = sorted({1, default_threads, len(cores)})
-busy_before, own_before, wall_before = busy_seconds(cores), time.process_time(), time.perf_counter()
+counts = sorted({1, default_threads, len(cpus)})
+busy_before, own_before, wall_before = busy_seconds(cpus), time.process_time(), time.perf_counter()
 try:
     times = best_times({n: steps_with(n) for n in counts})
 finally:
@@ -341,10 +344,11 @@ own = time.process_time() - own_before
 
 omp = os.environ.get("OMP_NUM_THREADS")
 source = f"from OMP_NUM_THREADS={omp}" if omp else "PyTorch's default"
-print(f"cores this process may use: {len(cores)}; default threads: {default_threads} ({source})")
+print(f"logical CPUs this process may use: {len(cpus)}")
+print(f"default threads: {default_threads} ({source})")
 if busy_before is not None:
-    others = max(busy_seconds(cores) - busy_before - own, 0.0) / wall
-    print(f"[timing] other work kept {others:.1f} of these cores busy while the cell measured")
+    others = max(busy_seconds(cpus) - busy_before - own, 0.0) / wall
+    print(f"[timing] other work kept {others:.1f} of these CPUs busy while the cell measured")
 for n in counts:
     note = " (the default here)" if n == default_threads else ""
     print(f"[timing] {n:2d} thread(s): {times[n] / STEPS * 1e3:.3f} ms per step{note}")
@@ -357,14 +361,13 @@ assert torch.get_num_threads() == default_threads
 
 # %%
 # The numbers above are this machine at this moment, and the conditions line says what else it
-# was doing; run the cell again and they move. Each operation is split between the threads
-# and finishes when the slowest of them does, so a thread that waits for a core (taken by
-# other work, or by another of our own threads) holds up the whole operation: while other
-# work keeps the cores busy, more threads than free cores can cost more than they save. On an
-# idle machine with several cores, the same cell can find two or more threads faster. Either
-# way, measure on your own model, on the machine that will run it, before pinning a thread
-# count, and set it once at the start of your program (``torch.set_num_threads`` or
-# ``OMP_NUM_THREADS``), remembering that it applies to everything the process does.
+# was doing; run the cell again and they move. An operation split between threads finishes
+# when the slowest of them does, so a thread that waits for a CPU (taken by other work, or by
+# another of our own threads) holds up the whole operation: while other work keeps the CPUs
+# busy, more threads than free CPUs cost more than they save. Measure on your own model, on
+# the machine that will run it, before pinning a thread count, and set it once at the start of
+# your program, before other torch code runs, as PyTorch's documentation asks
+# (``torch.set_num_threads`` or ``OMP_NUM_THREADS``); it applies to everything the process does.
 #
 # ``torch.compile``: compile time and steady-state time
 # -----------------------------------------------------
