@@ -372,14 +372,13 @@ assert torch.get_num_threads() == default_threads
 # ``torch.compile``: compile time and steady-state time
 # -----------------------------------------------------
 # ``torch.compile`` traces the model and generates fused kernels (C++ on the CPU, Triton on
-# GPUs). The first call pays for the compilation; later calls reuse the kernels. Measure the
-# two separately, or compilation will swamp the speed-up. Inductor also caches compiled kernels
-# on disk, which can shorten the compile of a later run of the same code.
+# NVIDIA, AMD and Intel GPUs). The first call pays for the compilation; later calls reuse the
+# kernels. Measure the two separately, or compilation will swamp the speed-up. Inductor also
+# caches compiled kernels on disk, which can shorten the compile of a later run of the same
+# code.
 #
 # On the CPU, compiling needs a C++ compiler such as ``gcc``; if none is installed the first
-# call fails and the cell prints why, so the rest of the page still runs. On a machine with the
-# CUDA toolkit but no usable GPU, the first compile logs a harmless line saying ``No CUDA
-# runtime is found``: torch found ``nvcc`` but no GPU, and compiles for the CPU.
+# call fails and the cell prints why, so the rest of the page still runs.
 import shutil
 
 has_cxx = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
@@ -417,11 +416,14 @@ with torch.no_grad():
 
 # %%
 # .. note::
-#    In this tiny model the matrix multiplies call the same library kernels compiled or not,
-#    so any gain comes from fusing the bias additions and GELUs and from less per-operation
-#    overhead. Models with many element-wise operations usually gain more. If the last line
-#    says "never", compiling did not pay off for this model on this machine: that is a real
-#    outcome, and the reason to measure.
+#    This model gives the compiler little to do. On the CPU, each linear layer stays one call
+#    to the same matrix-multiply library as in eager mode, bias included, and the only code
+#    Inductor generates is for the GELUs; so the gain can come only from those and from less
+#    overhead per operation. Run a script with the environment variable
+#    ``TORCH_LOGS=output_code`` to see the code it generates. Models with long chains of
+#    element-wise operations give it more to fuse. If the last line says "never", compiling did
+#    not pay off for this model on this machine: that is a real outcome, and the reason to
+#    measure.
 #
 # CPU versus accelerator
 # ----------------------
