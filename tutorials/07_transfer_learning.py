@@ -59,7 +59,7 @@ if cached.is_file():
 else:
     model = resnet18(weights=None)
     print(f"{file_name} is not in the torch hub cache, so this ResNet-18 has RANDOM weights.")
-    print("With the file cached (or internet access) this line would have loaded:")
+    print("With the file in the cache, resnet18(weights=weights) would have loaded:")
 print(f"  weights enum : {weights}")
 print(f"  file         : {file_name}")
 print(f"  classes      : {len(weights.meta['categories'])}")
@@ -100,6 +100,8 @@ logits.sum().backward()
 print(f"logits shape: {tuple(logits.shape)}")
 print(f"head has grad    : {model.fc.weight.grad is not None}")
 print(f"conv1 has grad   : {model.conv1.weight.grad is not None}")
+with_grad = [name for name, p in model.named_parameters() if p.grad is not None]
+assert with_grad == ["fc.weight", "fc.bias"], with_grad
 model.zero_grad()
 
 # %%
@@ -128,19 +130,19 @@ print(f"trainable params after unfreezing: {count_params(model, trainable_only=T
 # %%
 # The measured part: digits 0-4 teach digits 5-9
 # ----------------------------------------------
-# ImageNet weights are not available offline, so the experiment builds its own "pretrained"
-# model. scikit-learn ships 1,797 real 8x8 scans of handwritten digits. The digits 0-4 form the
-# *source* task and the digits 5-9 the *target* task.
+# This page does not download the ImageNet weights, so the experiment builds its own
+# "pretrained" model. scikit-learn ships 1,797 handwritten digits as 8x8 images. The digits
+# 0-4 form the *source* task and the digits 5-9 the *target* task.
 #
 # Transfer pays off when the source task teaches something the target needs and a few labels
-# cannot teach. To give the features something to learn, every scan is pasted at a random
+# cannot teach. To give the features something to learn, every image is pasted at a random
 # position on a 12x12 canvas: a model has to recognise strokes wherever they appear. For the
-# target, 60 scans per class form a pool to draw the few labelled examples from, and all the
-# other scans (at fixed random positions) are the held-out test set.
+# target, 60 images per class form a pool to draw the few labelled examples from, and all the
+# other images (at fixed random positions) are the held-out test set.
 from sklearn.datasets import load_digits
 
 digits = load_digits()
-scans = torch.tensor(digits.images, dtype=torch.float32) / 16.0  # (1797, 8, 8)
+digit_images = torch.tensor(digits.images, dtype=torch.float32) / 16.0  # (1797, 8, 8)
 y = torch.tensor(digits.target)
 CANVAS = 12
 
@@ -167,13 +169,13 @@ for c in range(5, 10):
     pool.append(idx[:60])
     test.append(idx[60:])
 test = torch.cat(test)
-X_src_val = place(scans[src_val], torch.Generator().manual_seed(1))
-X_test = place(scans[test], torch.Generator().manual_seed(2))
+X_src_val = place(digit_images[src_val], torch.Generator().manual_seed(1))
+X_test = place(digit_images[test], torch.Generator().manual_seed(2))
 print(f"source 0-4: {len(src_train)} train, {len(src_val)} validation")
 print(f"target 5-9: {sum(len(p) for p in pool)} in the labelled pool, {len(test)} held out")
 
 # %%
-# Here is what the models see: the same kind of 8x8 scan, somewhere on the canvas.
+# Here is what the models see: the same kind of 8x8 image, somewhere on the canvas.
 import matplotlib.pyplot as plt
 
 fig, axes = plt.subplots(1, 8, figsize=(8, 1.4))
@@ -189,8 +191,8 @@ plt.show()
 # ------------------------------
 # The CNN is split into a ``backbone`` (convolutions, then a *global max pool* that keeps each
 # feature's strongest response anywhere on the canvas, giving a 64-dimensional vector) and a
-# ``head`` (one linear layer), exactly like ResNet's body and ``fc``. During pretraining the
-# source scans are pasted at new random positions every epoch, so the backbone sees each digit
+# ``head`` (one linear layer), the same split as ResNet's body and ``fc``. During pretraining the
+# source images are pasted at new random positions every epoch, so the backbone sees each digit
 # in many places.
 
 
@@ -226,7 +228,7 @@ opt = torch.optim.Adam(pretrained.parameters(), lr=3e-3)
 epoch_gen = torch.Generator().manual_seed(0)
 for _ in range(15):  # epochs
     pretrained.train()
-    X_src = place(scans[src_train], epoch_gen)  # new positions every epoch
+    X_src = place(digit_images[src_train], epoch_gen)  # new positions every epoch
     for batch in torch.randperm(len(src_train), generator=epoch_gen).split(64):
         loss = nn.functional.cross_entropy(pretrained(X_src[batch]), y[src_train][batch])
         opt.zero_grad()
@@ -237,7 +239,7 @@ print(f"pretrained on 0-4: validation accuracy {accuracy(pretrained, X_src_val, 
 # %%
 # Four ways to learn 5-9 from a few labels
 # ----------------------------------------
-# For each number of labels per class and each seed, we draw that many scans per class from the
+# For each number of labels per class and each seed, we draw that many images per class from the
 # pool, paste them once at random positions, and train four models for the same number of
 # full-batch Adam steps:
 #
@@ -250,7 +252,7 @@ print(f"pretrained on 0-4: validation accuracy {accuracy(pretrained, X_src_val, 
 #   backbone does not clearly beat it, pretraining taught nothing reusable.
 #
 # A frozen backbone is a fixed feature extractor, so its features are computed once and only
-# the head sees the training loop. Accuracy is measured on the held-out 5-9 scans.
+# the head sees the training loop. Accuracy is measured on the held-out 5-9 images.
 import copy
 
 LR, STEPS = 3e-3, 100
@@ -282,7 +284,7 @@ def make_model(method, seed):
 def few_shot(method, shots, seed):
     g = torch.Generator().manual_seed(seed)
     idx = torch.cat([p[torch.randperm(len(p), generator=g)[:shots]] for p in pool])
-    inputs, targets = place(scans[idx], g), y[idx] - 5
+    inputs, targets = place(digit_images[idx], g), y[idx] - 5
     net, opt = make_model(method, seed)
     net.train()
     forward = net
@@ -302,7 +304,7 @@ results = torch.tensor(
 )  # shape (shots, methods, seeds)
 mean, std = results.mean(2), results.std(2)
 
-print(f"Test accuracy on digits 5-9 (mean over {len(SEEDS)} seeds, {len(test)} test scans)")
+print(f"Test accuracy on digits 5-9 (mean over {len(SEEDS)} seeds, {len(test)} test images)")
 print(f"{'labels/class':>12} | " + " | ".join(f"{m:>13}" for m in METHODS))
 print("-" * 13 + "+---------------" * len(METHODS))
 for k, row in zip(SHOTS, mean.tolist(), strict=True):
@@ -337,9 +339,9 @@ assert gains[0] > gains[-1]  # the advantage shrinks as labels grow
 assert mean[-1, col["fine-tune"]] > mean[-1, col["frozen"]]  # most labels: fine-tune > probe
 
 # %%
-# With one or two labelled scans per class, transfer is ahead: scratch has five to ten
+# With one or two labelled images per class, transfer is ahead: scratch has five to ten
 # pictures from which to learn strokes *and* that they may appear anywhere, while the backbone
-# learned its stroke detectors from hundreds of source scans in many positions. The random
+# learned its stroke detectors from hundreds of source images in many positions. The random
 # backbone has the same architecture and the same position-blind max pool, yet trails the
 # pretrained one at every label count, so the gain comes from what pretraining learned, not
 # from the architecture. As labels grow, scratch learns the target's own features and the
@@ -366,7 +368,7 @@ plt.show()
 # %%
 # .. note::
 #    Try the same experiment on a target with nothing hard to learn: set ``CANVAS = 8`` (every
-#    scan in the same place) and run the page again. Compare the table and the crossover with
+#    image in the same place) and run the page again. Compare the table and the crossover with
 #    the ones above; the asserts check the page's claims against the new numbers and stop at
 #    the first one that no longer holds.
 #
@@ -465,6 +467,10 @@ def check_optimizer(candidate) -> bool:
             if lr_of.get(id(p)) != lr:
                 print(f"not correct: expected {part}.{name} with lr={lr:g}, got {lr_of.get(id(p))}")
                 return False
+    frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
+    if frozen:
+        print(f"not correct: every parameter should train, but these are frozen: {frozen}")
+        return False
     momenta = [group["momentum"] for group in optimizer.param_groups]
     if any(m != 0.9 for m in momenta):
         print(f"not correct: expected momentum=0.9 in every group, got {momenta}")

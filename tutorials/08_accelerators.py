@@ -47,8 +47,9 @@ print(f"CPU threads: {torch.get_num_threads()}")
 # --------------------------------
 # ``model.to(device)`` moves parameters and buffers in place. Tensors are *not* moved in place:
 # ``x.to(device)`` returns a copy on the device (or ``x`` itself if it is already there). New
-# tensors can be created directly on the device with ``device=``. All inputs of an operation
-# must live on the same device, so results come back with ``.cpu()`` before printing or NumPy.
+# tensors can be created directly on the device with ``device=``. The tensors an operation
+# takes must live on the same device. NumPy only reads CPU memory, so ``.cpu()`` comes before
+# ``.numpy()``; ``print`` and ``.tolist()`` copy a tensor to the CPU themselves.
 from sklearn.datasets import load_digits
 from torch import nn
 
@@ -63,7 +64,7 @@ noise = torch.zeros(4, 64, device=device)  # created on the device, no copy
 logits = model(batch + noise)
 print(f"parameters on: {next(model.parameters()).device.type}")
 print(f"logits on    : {logits.device.type}, shape {tuple(logits.shape)}")
-print(f"predictions  : {logits.argmax(1).cpu().tolist()}")
+print(f"predictions  : {logits.argmax(1).tolist()}")
 
 # %%
 # Pinned memory and non-blocking copies
@@ -118,9 +119,9 @@ assert nbytes(torch.empty(1024, 1024)) == 4 * MiB
 # On an accelerator, PyTorch's caching allocator keeps memory it has freed so it can reuse it.
 # ``memory_allocated()`` counts what tensors currently use, ``max_memory_allocated()`` the peak
 # since the last reset, and ``memory_reserved()`` what the allocator holds. On the CPU, tensors
-# come from the operating system's allocator, which PyTorch does not track; what the CPU can
-# show is the process's *resident memory* (on Linux, ``/proc/self/statm``), which counts
-# everything the process holds, not only tensors.
+# come from the C library's allocator (``malloc``), and PyTorch keeps no such statistics for
+# them; what the CPU can show is the process's *resident memory* (on Linux,
+# ``/proc/self/statm``), which counts everything the process holds, not only tensors.
 #
 # The cell creates two 64 MiB tensors on ``device``, compares the statistics with
 # ``element_size() * nelement()``, and frees them.
@@ -194,11 +195,12 @@ assert 0 < diff < 0.1
 # %%
 # float16's small range, and why it needs a scaler
 # ------------------------------------------------
-# float16 keeps more digits than bfloat16 but covers a much smaller range: values below about
-# 6e-8 cannot be stored and become zero (*underflow*). Gradients are often that small, and a
-# gradient that underflows is lost. A gradient *scaler* multiplies the loss by a large factor
-# (65536 to start with) before ``backward()``, so the gradients are computed in a range
-# float16 can hold, and divides them back in float32 before the optimiser uses them.
+# float16 keeps more digits than bfloat16 but covers a much smaller range: its smallest value
+# above zero is about 6e-8 (2^-24), and anything below half of that rounds to zero (*underflow*).
+# Gradients are often that small, and a gradient that underflows is lost. A gradient *scaler*
+# multiplies the loss by a large factor (65536 to start with) before ``backward()``, so the
+# gradients are computed in a range float16 can hold, and divides them back in float32 before
+# the optimiser uses them.
 tiny = 1e-8
 print(f"smallest float16 above zero: {2.0**-24:.2e}")
 print(f"1e-8 in float32 : {torch.tensor(tiny).item():.3e}")
@@ -217,7 +219,7 @@ assert scaled != 0
 # The training step is unchanged apart from the ``autocast`` block around the forward pass and
 # the loss, and three ``scaler`` calls: ``scale(loss).backward()``, ``step(optimizer)`` (which
 # unscales the gradients and skips the step if any is inf or NaN) and ``update()`` (which
-# halves the scale after a skipped step and doubles it after 2000 good ones).
+# halves the scale after a skipped step and doubles it after 2000 good ones in a row).
 # ``GradScaler(device.type)`` works on the CPU as well as on GPUs.
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).to(device)
@@ -246,21 +248,24 @@ assert losses[-1] < losses[0]
 # %%
 # CPU threads for tiny models
 # ---------------------------
-# PyTorch splits each CPU operation across ``torch.get_num_threads()`` threads (by default
-# one per core, or ``OMP_NUM_THREADS`` if that is set when Python starts). A large matrix
-# multiply gains from that. A tiny model's operations are so small that handing each one to
-# several threads can cost more than it saves, more so on a machine busy with other work.
+# PyTorch can split a CPU operation between up to ``torch.get_num_threads()`` threads (by
+# default one per physical core, or ``OMP_NUM_THREADS`` if that is set before torch starts).
+# A large matrix multiply gains from that. A tiny model has little to split: PyTorch runs an
+# element-wise operation on fewer than 32,768 values on one thread whatever the setting, and
+# this model's largest tensor holds 64 x 128 = 8,192. Only its small matrix multiplies can be
+# shared out, and handing them to several threads can cost more than it saves, more so on a
+# machine busy with other work.
 #
 # ``torch.set_num_threads(n)`` is **process-wide**: it changes every later CPU operation in
 # this process, not only the next cell. So this cell measures the same training step of a
 # tiny model (on the CPU, whatever ``device`` is) with one thread, with the default and with
-# one per usable core, then puts the original value back.
+# one per logical CPU the process may use, then puts the original value back.
 #
 # A thread count can only be judged against the machine it ran on, so the cell also records
-# the conditions: how many cores this process may use (``os.sched_getaffinity`` where the
-# system has it), where the default came from, and how busy *other* work kept those cores
-# while it measured. On Linux, ``/proc/stat`` counts the time each core was busy; the busy
-# time of this process's cores minus this process's own CPU time is the others' share.
+# the conditions: how many logical CPUs this process may use (``os.sched_getaffinity`` where
+# the system has it), where the default came from, and how busy *other* work kept those CPUs
+# while it measured. On Linux, ``/proc/stat`` counts the time each CPU was busy; the busy time
+# of this process's CPUs minus this process's own CPU time is the others' share.
 import time
 
 
@@ -309,9 +314,9 @@ def steps_with(n_threads):
     return run
 
 
-def busy_seconds(cores):
-    """CPU seconds the given cores have been busy since boot, from /proc/stat (Linux), or
-    None where the file is missing."""
+def busy_seconds(cpus):
+    """CPU seconds the given logical CPUs have been busy since boot, from /proc/stat (Linux),
+    or None where the file is missing."""
     try:
         with open("/proc/stat") as stat:
             rows = [line.split() for line in stat if line.startswith("cpu")]
@@ -319,17 +324,17 @@ def busy_seconds(cores):
         return None
     ticks = 0
     for name, *fields in rows:
-        if name[3:].isdigit() and int(name[3:]) in cores:
+        if name[3:].isdigit() and int(name[3:]) in cpus:
             values = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
             ticks += sum(values) - values[3] - values[4]  # all but idle and waiting for I/O
             # (steal: on a virtual machine, time the host gave to other machines)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count())
+cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count())
 default_threads = torch.get_num_threads()
-counts = sorted({1, default_threads, len(cores)})
-busy_before, own_before, wall_before = busy_seconds(cores), time.process_time(), time.perf_counter()
+counts = sorted({1, default_threads, len(cpus)})
+busy_before, own_before, wall_before = busy_seconds(cpus), time.process_time(), time.perf_counter()
 try:
     times = best_times({n: steps_with(n) for n in counts})
 finally:
@@ -339,10 +344,11 @@ own = time.process_time() - own_before
 
 omp = os.environ.get("OMP_NUM_THREADS")
 source = f"from OMP_NUM_THREADS={omp}" if omp else "PyTorch's default"
-print(f"cores this process may use: {len(cores)}; default threads: {default_threads} ({source})")
+print(f"logical CPUs this process may use: {len(cpus)}")
+print(f"default threads: {default_threads} ({source})")
 if busy_before is not None:
-    others = max(busy_seconds(cores) - busy_before - own, 0.0) / wall
-    print(f"[timing] other work kept {others:.1f} of these cores busy while the cell measured")
+    others = max(busy_seconds(cpus) - busy_before - own, 0.0) / wall
+    print(f"[timing] other work kept {others:.1f} of these CPUs busy while the cell measured")
 for n in counts:
     note = " (the default here)" if n == default_threads else ""
     print(f"[timing] {n:2d} thread(s): {times[n] / STEPS * 1e3:.3f} ms per step{note}")
@@ -355,26 +361,24 @@ assert torch.get_num_threads() == default_threads
 
 # %%
 # The numbers above are this machine at this moment, and the conditions line says what else it
-# was doing; run the cell again and they move. Each operation is split between the threads
-# and finishes when the slowest of them does, so a thread that waits for a core (taken by
-# other work, or by another of our own threads) holds up the whole operation: while other
-# work keeps the cores busy, more threads than free cores can cost more than they save. On an
-# idle machine with several cores, the same cell can find two or more threads faster. Either
-# way, measure on your own model, on the machine that will run it, before pinning a thread
-# count, and set it once at the start of your program (``torch.set_num_threads`` or
-# ``OMP_NUM_THREADS``), remembering that it applies to everything the process does.
+# was doing; run the cell again and they move. An operation split between threads finishes
+# when the slowest of them does, so a thread that waits for a CPU (taken by other work, or by
+# another of our own threads) holds up the whole operation: while other work keeps the CPUs
+# busy, more threads than free CPUs cost more than they save. Measure on your own model, on
+# the machine that will run it, before pinning a thread count, and set it once at the start of
+# your program, before other torch code runs, as PyTorch's documentation asks
+# (``torch.set_num_threads`` or ``OMP_NUM_THREADS``); it applies to everything the process does.
 #
 # ``torch.compile``: compile time and steady-state time
 # -----------------------------------------------------
 # ``torch.compile`` traces the model and generates fused kernels (C++ on the CPU, Triton on
-# GPUs). The first call pays for the compilation; later calls reuse the kernels. Measure the
-# two separately, or compilation will swamp the speed-up. Inductor also caches compiled kernels
-# on disk, which can shorten the compile of a later run of the same code.
+# NVIDIA, AMD and Intel GPUs). The first call pays for the compilation; later calls reuse the
+# kernels. Measure the two separately, or compilation will swamp the speed-up. Inductor also
+# caches compiled kernels on disk, which can shorten the compile of a later run of the same
+# code.
 #
 # On the CPU, compiling needs a C++ compiler such as ``gcc``; if none is installed the first
-# call fails and the cell prints why, so the rest of the page still runs. On a machine with the
-# CUDA toolkit but no usable GPU, the first compile logs a harmless line saying ``No CUDA
-# runtime is found``: torch found ``nvcc`` but no GPU, and compiles for the CPU.
+# call fails and the cell prints why, so the rest of the page still runs.
 import shutil
 
 has_cxx = any(shutil.which(c) for c in ("g++", "c++", "clang++"))
@@ -412,11 +416,14 @@ with torch.no_grad():
 
 # %%
 # .. note::
-#    In this tiny model the matrix multiplies call the same library kernels compiled or not,
-#    so any gain comes from fusing the bias additions and GELUs and from less per-operation
-#    overhead. Models with many element-wise operations usually gain more. If the last line
-#    says "never", compiling did not pay off for this model on this machine: that is a real
-#    outcome, and the reason to measure.
+#    This model gives the compiler little to do. On the CPU, each linear layer stays one call
+#    to the same matrix-multiply library as in eager mode, bias included, and the only code
+#    Inductor generates is for the GELUs; so the gain can come only from those and from less
+#    overhead per operation. Run a script with the environment variable
+#    ``TORCH_LOGS=output_code`` to see the code it generates. Models with long chains of
+#    element-wise operations give it more to fuse. If the last line says "never", compiling did
+#    not pay off for this model on this machine: that is a real outcome, and the reason to
+#    measure.
 #
 # CPU versus accelerator
 # ----------------------
@@ -656,7 +663,7 @@ assert check_amp_step(amp_step)
 #   and friends report what tensors and the caching allocator hold on an accelerator, and the
 #   resident memory is what the CPU can show.
 # * ``torch.autocast`` runs matrix multiplies in bfloat16 or float16 while the weights stay
-#   float32; float16 underflows below about 6e-8, so float16 training adds a
+#   float32; float16 cannot hold values much below 6e-8, so float16 training adds a
 #   ``torch.amp.GradScaler``, on GPUs and on the CPU alike.
 # * The best CPU thread count for a tiny model is measured, not assumed, and
 #   ``torch.set_num_threads`` applies to the whole process.

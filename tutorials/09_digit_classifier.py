@@ -22,7 +22,7 @@ reloaded to classify a single image.
   `Checkpointing <../06_checkpointing/>`_
 
 The classic version of this exercise uses MNIST (70,000 images of 28x28 pixels), which has
-to be downloaded. This page uses the 1,797 real 8x8 digit scans bundled with scikit-learn, so
+to be downloaded. This page uses the 1,797 8x8 digit images bundled with scikit-learn, so
 it runs offline in seconds on a CPU; the code for MNIST is shown and runs when MNIST is already
 on disk. For a real run on MNIST, train for more epochs with a wider network.
 """
@@ -30,7 +30,7 @@ on disk. For a real run on MNIST, train for more epochs with a wider network.
 # %%
 # The data
 # --------
-# ``load_digits()`` returns 1,797 grey-scale scans of 8x8 pixels with values 0 to 16, roughly
+# ``load_digits()`` returns 1,797 grey-scale images of 8x8 pixels with values 0 to 16, roughly
 # 180 per digit. Convolutions expect ``(batch, channels, height, width)``, so the images get a
 # channel dimension.
 import matplotlib.pyplot as plt
@@ -328,8 +328,10 @@ if len(wrong) > 0:
 # ------------------------------------
 # A ``state_dict`` holds the tensors only, not the code, so reloading needs the same
 # ``make_model()``. The normalisation constants are part of the model in all but name, so they
-# are saved next to it. ``torch.load(..., weights_only=True)`` refuses to unpickle anything but
-# tensors and plain containers, which makes loading files from elsewhere safe.
+# are saved next to it. ``weights_only=True`` (the default since PyTorch 2.6, written out to make
+# it visible) restricts ``torch.load`` to tensors, numbers, strings and plain containers, so a
+# file cannot slip arbitrary Python objects into your program; PyTorch's docs still say to load
+# only files you trust.
 import tempfile
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -348,12 +350,17 @@ print(f"reloaded model: same test predictions: True, accuracy {restored_acc:.2%}
 # %%
 # Inference on a single image: normalise it with the saved constants, add a batch dimension,
 # and turn the logits into probabilities with ``softmax``. Most test digits get a probability
-# close to 1 for one class, so the example is the test image the model is *least* sure about.
+# close to 1 for one class (counted below), so the example is the test image the model is
+# *least* sure about.
 with torch.no_grad():
     test_probs = restored(x_test.to(device)).softmax(dim=1).cpu()
-k = test_probs.max(dim=1).values.argmin().item()
+top = test_probs.max(dim=1).values
+sure = (top > 0.99).float().mean().item()
+print(f"test images whose most likely digit has a probability above 0.99: {sure:.0%}")
+assert sure > 0.5
+k = top.argmin().item()
 
-raw = images[test_idx[k]]  # (1, 8, 8), values 0..16, as a new scan would arrive
+raw = images[test_idx[k]]  # (1, 8, 8), values 0..16, as a new image would arrive
 x = ((raw - checkpoint["mean"]) / checkpoint["std"]).unsqueeze(0).to(device)
 with torch.no_grad():
     probs = restored(x).softmax(dim=1)[0].cpu()
@@ -485,9 +492,9 @@ def my_recall(confusion):
 assert check_recall(my_recall)
 
 # %%
-# Exercise 3: classify one raw scan
-# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-# Write ``my_predict(model, raw, mean, std)``: ``raw`` is one scan as it arrives, shape
+# Exercise 3: classify one raw image
+# ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+# Write ``my_predict(model, raw, mean, std)``: ``raw`` is one image as it arrives, shape
 # ``(1, 8, 8)`` with values 0 to 16, and ``mean``/``std`` are the saved normalisation
 # constants. Return the predicted digit and its probability, as a pair ``(int, float)``. The
 # model may arrive in training mode. Edit it and run the cell again: ``check_predict`` prints
@@ -497,7 +504,7 @@ from torch import nn
 
 
 def check_predict(candidate) -> bool:
-    """Run ``candidate`` on three fixed scans with a small seeded CNN; print the verdict."""
+    """Run ``candidate`` on three fixed images with a small seeded CNN; print the verdict."""
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = nn.Sequential(
@@ -516,10 +523,18 @@ def check_predict(candidate) -> bool:
             expected = (p.argmax().item(), p.max().item())
             model.train()  # as it would be straight after training
             try:
-                digit, prob = candidate(model, raw.clone(), mean, std)
-                got = (int(digit), float(prob))
+                got = candidate(model, raw.clone(), mean, std)
             except Exception as exc:
                 print(f"not correct: raised {type(exc).__name__}: {exc}")
+                return False
+            if not (
+                isinstance(got, (tuple, list))
+                and len(got) == 2
+                and isinstance(got[0], int)
+                and isinstance(got[1], float)
+            ):
+                print(f"not correct: expected a pair (int, float), got {got!r}")
+                print("             (.item() turns a one-element tensor into a Python number)")
                 return False
             if got[0] != expected[0] or abs(got[1] - expected[1]) > 1e-5:
                 print(
@@ -542,7 +557,7 @@ check_predict(my_predict)
 # %% tags=["solution"]
 # Reference solution.
 def my_predict(model, raw, mean, std):
-    # eval() turns dropout off; the scan gets the training data's normalisation and a batch
+    # eval() turns dropout off; the image gets the training data's normalisation and a batch
     # dimension; softmax turns the logits into probabilities.
     model.eval()
     with torch.no_grad():

@@ -92,3 +92,18 @@ def test_optimizer_checker_accepts_the_reference_solution():
 
     verdict, printed = run_quietly(CHECKS["check_optimizer"], reference)
     assert verdict is True and printed == "correct\n"
+
+
+def test_optimizer_checker_rejects_a_frozen_backbone():
+    import torch
+
+    def wrong(model, backbone_lr, head_lr):
+        model.backbone.requires_grad_(False)  # exercise 1's freeze: the backbone never moves
+        groups = [
+            {"params": model.backbone.parameters(), "lr": backbone_lr},
+            {"params": model.head.parameters(), "lr": head_lr},
+        ]
+        return torch.optim.SGD(groups, momentum=0.9)
+
+    verdict, printed = run_quietly(CHECKS["check_optimizer"], wrong)
+    assert verdict is False and printed.startswith("not correct: every parameter should train")

@@ -1,7 +1,7 @@
 """The exercise checkers of tutorials/09_digit_classifier.py reject plausible wrong answers."""
 
 import torch
-from support import load_checkers, run_quietly
+from support import load_checkers, load_solution, run_quietly
 
 CHECKS = load_checkers("09_digit_classifier")
 
@@ -51,3 +51,20 @@ def test_predict_checker_rejects_a_scan_that_was_not_normalised():
 
     verdict, printed = run_quietly(CHECKS["check_predict"], wrong)
     assert verdict is False and printed.startswith("not correct:")
+
+
+def test_predict_checker_rejects_tensors_instead_of_python_numbers():
+    def wrong(model, raw, mean, std):
+        model.eval()
+        with torch.no_grad():
+            probs = model(((raw - mean) / std).unsqueeze(0)).softmax(dim=1)[0]
+        return probs.argmax(), probs.max()  # right values, but tensors: .item() missing
+
+    verdict, printed = run_quietly(CHECKS["check_predict"], wrong)
+    assert verdict is False and printed.startswith("not correct: expected a pair (int, float)")
+
+
+def test_predict_checker_accepts_the_reference_solution():
+    namespace = load_solution("09_digit_classifier", "check_predict")
+    verdict, printed = run_quietly(namespace["check_predict"], namespace["my_predict"])
+    assert verdict is True and printed == "correct\n"
