@@ -256,3 +256,20 @@ def test_posts_and_tutorials_are_searchable(site: Path):
     posts = {f"posts/{p.stem}/" for p in (ROOT / "docs/posts").glob("*.md")}
     tutorials = {f"tutorials/{p.stem}/" for p in TUTORIALS}
     assert posts | tutorials <= locations
+
+
+def test_a_page_that_asks_for_a_gpu_run_says_which_run_it_shows(site: Path):
+    """08's lesson is a GPU's numbers (# sphinx_gallery_publish_target = "cuda"): its page is
+    published from a GPU run where the build has one, and says which run it shows."""
+    html = page(site, "tutorials/08_accelerators")
+    shown = re.search(
+        r"The tutorial asks for its page to come from a run on a CUDA device(?:, since its "
+        r"lesson is that device's numbers: this is that run|; this build had no such run, so "
+        r"the numbers below are the (CPU[^']*)'s)\.",
+        html,
+    )
+    assert shown, "the run box says which run the page shows"
+    ran_on = re.search(r"the page ran in \d+\.\d s on ([^<,]+?)(?:,| with)", html).group(1)
+    assert ran_on.startswith("CPU") == bool(shown.group(1))
+    report = page(site, "tutorials/report")
+    assert "asks for a CUDA run" in report

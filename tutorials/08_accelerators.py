@@ -21,11 +21,13 @@ wants, and what ``torch.compile`` buys on a small model.
 
 * `Modules <../03_modules/>`_, `Data <../04_data/>`_ and `Training loops <../05_training/>`_
 
-This page is built on whatever machine builds the site, which may have no GPU. Every section
-runs on a CPU too, and says what a GPU run adds. Models are tiny and loops short so the page
-runs in seconds; measure on your own model before drawing conclusions. Timings (lines marked
-``[timing]``) are the only numbers on this page that change from run to run.
+This page's lesson is best read from a GPU run, and the site publishes one when its build
+has one; otherwise the page comes from a CPU run (the box under the title says which). Every
+section runs on a CPU too, and says what a GPU run adds. Models are tiny and loops short so
+the page runs in seconds; measure on your own model before drawing conclusions. Timings
+(lines marked ``[timing]``) are the only numbers on this page that change from run to run.
 """
+# sphinx_gallery_publish_target = "cuda"
 
 # %%
 # Pick a device

@@ -61,7 +61,10 @@ def merge(
     cells = [cell for cell in fresh.cells if cell.cell_type == "code"]
     if [c.source for c in runs] != [c.source for c in cells]:
         raise TutorialError(
-            script, None, "the cached run is of other code than the script's (a cache bug)"
+            script,
+            None,
+            "the script's code changed while the build ran (the run is of the code it had "
+            "then): build again",
         )
     moved = _line_map(runs, cells)
     for run, cell in zip(runs, cells, strict=True):
