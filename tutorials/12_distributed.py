@@ -15,7 +15,7 @@ exactly what one process would compute on the whole batch.
 * how ``DistributedSampler`` splits the data between processes, and why ``set_epoch`` matters
 * what ``all_reduce`` does, with a two-process demo
 * how to start processes with ``torch.multiprocessing.spawn`` and with ``torchrun``
-  (``init_method="env://"``), and why a spawned worker must live in an importable module
+  (``env://``), and why a spawned worker must live in an importable module
 * why the launching process should hold the processes' meeting point (the store) itself
 * how to wrap a model in ``DistributedDataParallel``, save a checkpoint from rank 0 only,
   and leave nothing running when a worker ends
@@ -121,16 +121,17 @@ if __name__ == "__main__":
     print(f"without set_epoch, two epochs see the same order: {same_order}")
 
 # %%
-# The worker: ``env://``, ``all_reduce`` and DDP
-# ----------------------------------------------
-# Each process runs ``spawn_worker(rank, ...)``. It sets six environment variables and calls
-# ``train``, which joins the *process group* with ``init_process_group(backend="gloo")``. With
-# no ``init_method``, PyTorch uses ``env://``: it reads ``MASTER_ADDR`` and ``MASTER_PORT``
-# (where the *store*, the key-value server at which the processes meet, listens; 127.0.0.1
-# since all processes are on this machine), ``RANK`` and ``WORLD_SIZE``, and
-# ``TORCHELASTIC_USE_AGENT_STORE=True`` says that the launcher hosts that store, so every rank
-# connects to it (without it, rank 0 would start one on ``MASTER_PORT``). That is exactly what
-# ``torchrun`` sets, so ``train`` runs unchanged under both launchers.
+# The worker: joining the group, ``all_reduce`` and DDP
+# -----------------------------------------------------
+# Each process runs ``spawn_worker(rank, world_size, port, out_dir)``. It connects to the
+# *store*, the key-value server at which the processes meet, which the parent holds open on
+# ``port`` (at 127.0.0.1: all processes are on this machine), and joins the *process group*
+# with ``init_process_group(backend="gloo", store=store, rank=rank, world_size=world_size)``.
+# Under ``torchrun``, the module's last lines call ``init_process_group(backend="gloo")``
+# alone: with neither ``store`` nor ``init_method``, PyTorch uses ``env://`` and reads
+# ``MASTER_ADDR`` and ``MASTER_PORT`` (where torchrun's store listens), ``RANK`` and
+# ``WORLD_SIZE`` from the environment torchrun gave the process. Both then call the same
+# ``run``, which calls ``train``.
 #
 # ``dist.all_reduce(t)`` is a *collective*: every rank calls it with a tensor of the same shape,
 # and when it returns, every rank's tensor holds the elementwise sum over all ranks (or the
@@ -144,32 +145,35 @@ if __name__ == "__main__":
 #
 # A worker must leave nothing running when it ends. The group runs threads of its own (gloo's,
 # in C++), and threads still running while the interpreter shuts down are a known cause of
-# crashes at exit, so ``train`` destroys the group in a ``finally:`` block, after an error too.
-# One trap: DDP imports more of torch the first time it wraps a model, among it
-# ``torch.distributed.nn``, whose functions keep the group that exists at that moment as a
-# default argument, and a group something still refers to is not torn down. The helper module
-# therefore imports ``torch.distributed.nn`` at its top, before any group exists. Here is the
-# worker, as the processes run it:
+# crashes at exit. So ``run`` destroys the group in a ``finally:`` block, after an error too,
+# once ``train`` has returned and its model is gone. That frees the group, and ends its
+# threads, only if nothing else still refers to it, and the first DDP model of a process
+# leaves two such references behind: DDP then imports ``torch._dynamo``, which imports
+# ``torch.distributed.nn`` (its functions keep the group of that moment as a default argument)
+# and leaves a reference cycle that keeps the model, and its group, alive until Python's
+# garbage collector happens to run. The module therefore imports both at its top, before any
+# group exists, and ``run`` records, with a weak reference (one that does not keep its object
+# alive), whether the group was freed. Here is the module, as the processes run it:
 import inspect
 
 import _distributed_helpers
 
 if __name__ == "__main__":
-    print(inspect.getsource(_distributed_helpers.spawn_worker))
-    print(inspect.getsource(_distributed_helpers.train))
+    print(inspect.getsource(_distributed_helpers))
 
 # %%
 # Start two processes with ``torch.multiprocessing.spawn``
 # --------------------------------------------------------
 # ``mp.spawn(fn, args, nprocs)`` starts ``nprocs`` processes, calls ``fn(rank, *args)`` in
 # each, waits for all of them, and raises if one fails. The store they meet at needs a TCP
-# port that no other program uses. This process opens the store before starting them, on a
-# port the operating system picks (``0``), and holds it until they are done, as ``torchrun``
-# does. Picking a free port here, closing it and letting rank 0 open it again would leave a
-# gap of seconds (the time a new interpreter takes to import torch) in which another program
-# on the machine could take it. The workers print nothing; they write what they saw into a
-# temporary directory, and this process reads it back. Starting two Python interpreters that
-# each import torch takes a few seconds; the training itself is tiny.
+# port that no other program uses. This process opens the store before starting them
+# (``is_master=True``: it runs the server; ``wait_for_workers=False``: it does not wait here for
+# clients) on a port the operating system picks (``0``), and holds it until they are done, as
+# ``torchrun`` does. Picking a free port here, closing it and letting rank 0 open it again
+# would leave a gap of seconds (the time a new interpreter takes to import torch) in which
+# another program on the machine could take it. The workers print nothing; they write what
+# they saw into a temporary directory, and this process reads it back. Starting two Python
+# interpreters that each import torch takes a few seconds; the training itself is tiny.
 import socket
 import tempfile
 from pathlib import Path
@@ -181,7 +185,7 @@ WORLD_SIZE = 2
 
 
 def can_bind(port):
-    """Whether another socket could take ``port`` on 127.0.0.1 right now."""
+    """Whether another program could bind ``port`` on 127.0.0.1 right now."""
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))
@@ -191,19 +195,23 @@ def can_bind(port):
 
 
 if __name__ == "__main__":
-    store = dist.TCPStore("127.0.0.1", 0, WORLD_SIZE, is_master=True, wait_for_workers=False)
+    store = dist.TCPStore("127.0.0.1", 0, is_master=True, wait_for_workers=False)
     port = store.port
-    held = not can_bind(port)
+    held = [not can_bind(port)]  # before the workers start
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = Path(tmp)
         mp.spawn(spawn_worker, args=(WORLD_SIZE, port, str(out_dir)), nprocs=WORLD_SIZE)
+        held.append(not can_bind(port))  # after they have ended
         written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
         ranks = [torch.load(out_dir / f"rank{r}.pt", weights_only=True) for r in range(WORLD_SIZE)]
         checkpoint = torch.load(out_dir / "checkpoints" / "model.pt", weights_only=True)
-    del store  # the workers are done: close the store and free its port
-    assert held and can_bind(port)
-    print(f"no other program could take the store's port while the workers ran: {held}")
+    del store  # the workers are done: close the store
+    assert all(held)
+    print(f"no other program could bind the store's port, before or after the workers: {all(held)}")
     print(f"files written by the workers: {written}")
+    freed = all(seen["group_freed"] for seen in ranks)
+    assert freed
+    print(f"in every worker, destroy_process_group() freed the group: {freed}")
 
 # %%
 # ``all_reduce``: every rank gets the sum
@@ -565,12 +573,13 @@ if __name__ == "__main__":
 # * ``all_reduce`` leaves the sum of all ranks' tensors on every rank; DDP uses it on the
 #   gradients during ``backward()`` and divides by the world size.
 # * Start workers with ``torch.multiprocessing.spawn`` (worker in an importable module, work
-#   under ``if __name__ == "__main__":``) or with ``torchrun``; both initialise through
-#   ``env://`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``), at a store the
-#   launcher holds open on a port the system picked.
-# * End every worker with ``destroy_process_group()`` (in a ``finally:``), and import
-#   ``torch.distributed.nn`` before the group exists, so that nothing keeps the group, and its
-#   threads, alive into the interpreter's exit.
+#   under ``if __name__ == "__main__":``) or with ``torchrun``. Either way the processes meet
+#   at a store that the launcher holds open on a port the system picked: spawned workers pass
+#   it to ``init_process_group`` as ``store=``, torchrun's find it through ``env://``
+#   (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``).
+# * End every worker with ``destroy_process_group()`` (in a ``finally:``), after the model is
+#   gone, and import ``torch._dynamo`` and ``torch.distributed.nn`` before the group exists,
+#   so that nothing keeps the group, and its threads, alive into the interpreter's exit.
 # * Save checkpoints from rank 0 only, from ``model.module``; on GPUs use ``nccl``, one
 #   process per device, and ``device_ids=[local_rank]``.
 #
