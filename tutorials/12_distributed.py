@@ -7,7 +7,7 @@ once: each process computes gradients on its own slice of the batch, the process
 their gradients, and every copy takes the same optimizer step. PyTorch's
 ``DistributedDataParallel`` (DDP) does the averaging for you. This page starts two real
 processes on the CPU with the ``gloo`` backend, trains with DDP, and proves that the result is
-exactly what one process would compute on the whole batch.
+what one process computes on the whole batch, up to float rounding.
 
 **What you will learn**
 
@@ -64,7 +64,8 @@ if __name__ == "__main__":
 # Data parallelism in one process
 # -------------------------------
 # The idea needs no processes at all. With a loss that is a *mean* over the batch, the gradient
-# of a batch of 32 examples is the average of the gradients of its two halves of 16. So two
+# of a batch of 32 examples is the average of the gradients of its two halves of 16 (in exact
+# arithmetic; in floats, up to rounding, since the sums are taken in another order). So two
 # workers can each take half of the batch and then average their gradients: that average is
 # what DDP computes for us, with ``all_reduce`` (below).
 
@@ -83,16 +84,19 @@ if __name__ == "__main__":
     full = gradients(model, xb, yb)
     halves = [gradients(model, xb[:16], yb[:16]), gradients(model, xb[16:], yb[16:])]
     averaged = [(g0 + g1) / 2 for g0, g1 in zip(*halves)]
-    assert all(torch.allclose(f, a, atol=1e-7) for f, a in zip(full, averaged))
+    largest = max((f - a).abs().max().item() for f, a in zip(full, averaged))
+    assert largest < 1e-6
     print(f"{len(dataset)} examples, {sum(p.numel() for p in model.parameters())} parameters")
-    print("full-batch gradient == average of the two half-batch gradients: True")
+    print("full-batch gradient == average of the half-batch gradients, to within 1e-6: True")
 
 # %%
 # ``DistributedSampler`` and ``set_epoch``
 # ----------------------------------------
 # Each process must see different examples. ``DistributedSampler`` shuffles the indices with a
 # seed shared by all processes, then gives rank ``r`` every ``world_size``-th index starting at
-# ``r``: the shares are disjoint and together cover the dataset. The shuffle's seed is
+# ``r``: when the dataset's size is a multiple of ``world_size``, as here, the shares are
+# disjoint and together cover the dataset (otherwise the sampler repeats a few indices so that
+# every rank gets as many; exercise 1 works that out). The shuffle's seed is
 # ``seed + epoch``, and the sampler only learns the epoch from ``set_epoch``: forget it, and
 # every epoch repeats the same order. Inside a worker the sampler reads the rank and world
 # size from the process group; here we pass them by hand to look at the shares.
@@ -217,8 +221,8 @@ if __name__ == "__main__":
 # ``all_reduce``: every rank gets the sum
 # ---------------------------------------
 # Rank 0 contributed 1, rank 1 contributed 2, and after ``all_reduce`` both hold 3. DDP does
-# the same with every gradient tensor (in buckets, overlapped with ``backward()``), then
-# divides by the world size.
+# the same with every gradient tensor (in buckets, overlapped with ``backward()``), and divides
+# by the world size, so that every rank holds the average.
 if __name__ == "__main__":
     for seen in ranks:
         print(
@@ -262,7 +266,6 @@ if __name__ == "__main__":
     single = gradients(make_model(), xb, yb)
     rank0, rank1 = (seen["first_step_grads"] for seen in ranks)
     assert all(torch.equal(g0, g1) for g0, g1 in zip(rank0, rank1))
-    assert all(torch.allclose(g, s, atol=1e-7) for g, s in zip(rank0, single))
     largest = max((g - s).abs().max().item() for g, s in zip(rank0, single))
     assert largest < 1e-6
     print(f"global batch of {len(yb)} = {WORLD_SIZE} ranks x {PER_RANK_BATCH} examples")
@@ -290,10 +293,12 @@ if __name__ == "__main__":
             optimizer.zero_grad()
             nn.functional.cross_entropy(replay(xb), yb).backward()
             optimizer.step()
-    for name, tensor in replay.state_dict().items():
-        assert torch.allclose(tensor, checkpoint[name], atol=1e-5), name
+    weights = replay.state_dict()
+    largest = max((weights[k] - tensor).abs().max().item() for k, tensor in checkpoint.items())
+    assert largest < 1e-5
     assert [f for f in written if f.startswith("checkpoints")] == ["checkpoints/model.pt"]
     print(f"{EPOCHS} epochs x {steps} steps: single-process weights == DDP checkpoint: True")
+    print("(every difference below 1e-5)")
     print(f"checkpoint files: {[f for f in written if f.startswith('checkpoints')]}")
 
     trained = make_model()
