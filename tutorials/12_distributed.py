@@ -28,10 +28,11 @@ what one process computes on the whole batch, up to float rounding.
 
 This page is a CPU demo by design: two processes on one machine, talking through ``gloo``,
 run anywhere, so the build and you see the same numbers. The worker code is in
-``_distributed_helpers.py``, a module that must sit next to this script (the page prints it
-below). The data (512 generated examples), the model (two linear layers) and the run (three
-epochs) are tiny so that the page runs in seconds; the processes' start-up is the slow part.
-For a real run, use a real dataset and model, and one process per GPU.
+:download:`_distributed_helpers.py`, a module that must sit next to this script: download it
+with the script (the page prints it below). The data (512 generated examples), the model (two
+linear layers) and the run (three epochs) are tiny so that the page runs in seconds; the
+processes' start-up is the slow part. For a real run, use a real dataset and model, and one
+process per GPU.
 """
 
 # %%
