@@ -336,15 +336,19 @@ if __name__ == "__main__":
 # %%
 # What changes on GPUs
 # --------------------
-# The structure stays; a few lines change. Use the ``nccl`` backend (``xccl`` on Intel GPUs),
-# which moves gradients between GPUs directly; start one process per device
-# (``nprocs=torch.accelerator.device_count()``, or ``--nproc-per-node gpu``); in each, pick the
-# device by ``LOCAL_RANK`` and put the model on it before wrapping::
+# The structure stays; a few lines change. Use the accelerator's backend, ``nccl`` on NVIDIA
+# and AMD GPUs (``xccl`` on Intel GPUs), which moves gradients between GPUs directly; start one
+# process per device (``nprocs=torch.accelerator.device_count()``, or ``--nproc-per-node
+# auto``); in each, pick the device by ``LOCAL_RANK`` (the rank itself, under ``spawn`` on one
+# machine), tell ``init_process_group`` which device the process uses (``device_id``; without
+# it, a ``barrier()`` such as ``train``'s warns that it has to guess), and put the model on the
+# device before wrapping::
 #
 #     local_rank = int(os.environ["LOCAL_RANK"])
 #     device = torch.device(torch.accelerator.current_accelerator().type, local_rank)
 #     torch.accelerator.set_device_index(local_rank)
-#     dist.init_process_group(backend="nccl")
+#     backend = dist.get_default_backend_for_device(device)
+#     dist.init_process_group(backend=backend, device_id=device)
 #     model = DDP(make_model().to(device), device_ids=[local_rank])
 #
 # and move each batch to that device. ``get_default_backend_for_device`` names the backend
