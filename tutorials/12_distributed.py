@@ -376,6 +376,8 @@ if __name__ == "__main__":
 # of the shuffled list until every rank gets the same number; then a rank takes every
 # ``world_size``-th index, starting at its own rank. ``check_rank_indices`` compares with the
 # real sampler.
+import operator
+
 import torch
 from torch.utils.data import DistributedSampler
 
@@ -395,10 +397,10 @@ def check_rank_indices(candidate) -> bool:
         except Exception as exc:
             print(f"not correct: {call} raised {type(exc).__name__}: {exc}")
             return False
-        try:
-            got_list = [int(i) for i in got]
+        try:  # indices are integers: a float cannot index a dataset
+            got_list = [operator.index(i) for i in got]
         except TypeError:
-            print(f"not correct: {call} should return a list of indices {expected}, got {got!r}")
+            print(f"not correct: {call} should return a list of integers {expected}, got {got!r}")
             return False
         if got_list != expected:
             print(f"not correct: {call} should return {expected}, got {got_list}")

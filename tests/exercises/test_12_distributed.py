@@ -26,6 +26,19 @@ def test_rank_indices_checker_rejects_contiguous_blocks():
     assert verdict is False and printed.startswith("not correct:")
 
 
+def test_rank_indices_checker_rejects_float_indices():
+    def wrong(n, world_size, rank, epoch, seed):
+        # The right values, as floats: a dataset cannot be indexed with 4.0.
+        generator = torch.Generator().manual_seed(seed + epoch)
+        order = torch.randperm(n, generator=generator, dtype=torch.float64).tolist()
+        total = -(-n // world_size) * world_size
+        return (order * world_size)[:total][rank:total:world_size]
+
+    verdict, printed = run_quietly(CHECKS["check_rank_indices"], wrong)
+    assert verdict is False and printed.startswith("not correct:")
+    assert "list of integers" in printed
+
+
 def test_average_gradients_checker_rejects_a_sum_not_divided_by_world_size():
     def wrong(per_rank):
         return [sum(grads) for grads in zip(*per_rank, strict=True)]
