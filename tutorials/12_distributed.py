@@ -509,7 +509,7 @@ import contextlib
 import io
 
 import torch
-from torch.distributed.run import get_args_parser
+from torch.distributed.run import get_args_parser, parse_min_max_nnodes
 
 
 def check_torchrun_command(candidate) -> bool:
@@ -527,29 +527,45 @@ def check_torchrun_command(candidate) -> bool:
                 f"got {command!r}"
             )
             return False
+        if not all(isinstance(part, str) for part in command):
+            print(f"not correct: {call} gives {command}; every part of a command is a string")
+            return False
         try:
             with contextlib.redirect_stderr(io.StringIO()) as errors:
-                args = get_args_parser().parse_args([str(part) for part in command[1:]])
+                args = get_args_parser().parse_args(command[1:])
         except SystemExit:
             print(f"not correct: torchrun refuses {command}: {errors.getvalue().strip()}")
             return False
+        try:
+            nodes = parse_min_max_nnodes(args.nnodes)
+        except (ValueError, RuntimeError) as exc:
+            print(f"not correct: torchrun refuses --nnodes {args.nnodes!r}: {exc}")
+            return False
         got = {
-            "nproc_per_node": str(args.nproc_per_node),
+            "nnodes (min, max)": nodes,
+            "nproc_per_node": args.nproc_per_node,
             "standalone": args.standalone,
+            "module": args.module,  # -m: run the script as a module, as python -m does
+            "no_python": args.no_python,  # run the script as a program, not with python
+            "run_path": args.run_path,
             "training_script": args.training_script,
             "training_script_args": list(args.training_script_args),
         }
         expected = {
+            "nnodes (min, max)": (1, 1),
             "nproc_per_node": str(nproc),
             "standalone": True,
+            "module": False,
+            "no_python": False,
+            "run_path": False,
             "training_script": script,
             "training_script_args": list(script_args),
         }
-        if got != expected:
-            print(
-                f"not correct: {call} gives {command}, which torchrun reads as {got}; "
-                f"expected {expected}"
-            )
+        wrong = [key for key in expected if got[key] != expected[key]]
+        if wrong:
+            read = {key: got[key] for key in wrong}
+            want = {key: expected[key] for key in wrong}
+            print(f"not correct: {call} gives {command}; torchrun reads {read}, not {want}")
             return False
     print("correct")
     return True
