@@ -243,7 +243,8 @@ if __name__ == "__main__":
             assert seen["indices"][epoch] == rank_indices(dataset, WORLD_SIZE, seen["rank"], epoch)
         assert set(ranks[0]["indices"][epoch]).isdisjoint(ranks[1]["indices"][epoch])
     print("every rank's indices match DistributedSampler's shares, epoch by epoch: True")
-    print(f"rank 0, first 6 indices per epoch: {[i[:6] for i in ranks[0]['indices']]}")
+    for epoch, indices in enumerate(ranks[0]["indices"]):
+        print(f"rank 0, epoch {epoch}, first 6 indices: {indices[:6]}")
 
 # %%
 # The proof: two processes compute the one-process gradient
