@@ -26,13 +26,13 @@ what one process computes on the whole batch, up to float rounding.
 * `Training loops <../05_training/>`_ and `Checkpointing <../06_checkpointing/>`_
 * `Accelerators <../08_accelerators/>`_, for the GPU notes at the end
 
-This page is a CPU demo by design: two processes on one machine, talking through ``gloo``,
-run anywhere, so the build and you see the same numbers. The worker code is in
+This page is a CPU demo by design: two processes on one machine, talking through ``gloo``, run
+anywhere, so the build and you see the same numbers. The worker code is in
 :download:`_distributed_helpers.py`, a module that must sit next to this script: download it
-with the script (the page prints it below). The data (512 generated examples), the model (two
-linear layers) and the run (three epochs) are tiny so that the page runs in seconds; the
-processes' start-up is the slow part. For a real run, use a real dataset and model, and one
-process per GPU.
+with the script, or upload it beside the notebook in Colab (the page prints it below). The data
+(512 generated examples), the model (two linear layers) and the run (three epochs) are tiny so
+that the page runs in seconds; the processes' start-up is the slow part. For a real run, use a
+real dataset and model, and one process per GPU.
 """
 
 # %%
@@ -43,8 +43,8 @@ process per GPU.
 # will not do; ours live in ``_distributed_helpers.py``. And before running it, the worker
 # imports the script that started it (under the name ``__mp_main__``): everything in this
 # script that should run only once (printing, computing, starting processes) sits under
-# ``if __name__ == "__main__":``. Imports and function definitions stay outside: they are
-# cheap, and the workers may need them.
+# ``if __name__ == "__main__":``. Imports and function definitions stay outside, where the
+# workers find them.
 import torch
 import torch.distributed as dist
 from _distributed_helpers import (
@@ -597,8 +597,8 @@ if __name__ == "__main__":
 # * Data parallel training splits each global batch into equal shares, one per process, and
 #   averages the gradients; with a mean loss that average *is* the full-batch gradient, as
 #   this page measured (two processes, one process: the same gradients and the same weights).
-# * ``DistributedSampler`` gives each rank a disjoint share; call ``set_epoch`` every epoch or
-#   every epoch repeats the same order.
+# * ``DistributedSampler`` gives each rank its own share (disjoint when the dataset divides
+#   evenly); call ``set_epoch`` every epoch or every epoch repeats the same order.
 # * ``all_reduce`` leaves the sum of all ranks' tensors on every rank; DDP uses it on the
 #   gradients during ``backward()`` and divides by the world size.
 # * Start workers with ``torch.multiprocessing.spawn`` (worker in an importable module, work
@@ -609,8 +609,8 @@ if __name__ == "__main__":
 # * End every worker with ``destroy_process_group()`` (in a ``finally:``), after the model is
 #   gone, and import ``torch._dynamo`` and ``torch.distributed.nn`` before the group exists,
 #   so that nothing keeps the group, and its threads, alive into the interpreter's exit.
-# * Save checkpoints from rank 0 only, from ``model.module``; on GPUs use ``nccl``, one
-#   process per device, and ``device_ids=[local_rank]``.
+# * Save checkpoints from rank 0 only, from ``model.module``; on GPUs use the device's backend
+#   (``nccl`` on CUDA), one process per device, ``device_id`` and ``device_ids=[local_rank]``.
 #
 # Where to go next
 # ----------------
