@@ -130,8 +130,9 @@ if __name__ == "__main__":
 # -----------------------------------------------------
 # Each process runs ``spawn_worker(rank, world_size, port, out_dir)``. It connects to the
 # *store*, the key-value server at which the processes meet, which the parent holds open on
-# ``port`` (at 127.0.0.1: all processes are on this machine), and joins the *process group*
-# with ``init_process_group(backend="gloo", store=store, rank=rank, world_size=world_size)``.
+# ``port`` (at 127.0.0.1, since all processes are on this machine; the server itself listens on
+# every network interface), and joins the *process group* with
+# ``init_process_group(backend="gloo", store=store, rank=rank, world_size=world_size)``.
 # Under ``torchrun``, the module's last lines call ``init_process_group(backend="gloo")``
 # alone: with neither ``store`` nor ``init_method``, PyTorch uses ``env://`` and reads
 # ``MASTER_ADDR`` and ``MASTER_PORT`` (where torchrun's store listens), ``RANK`` and
