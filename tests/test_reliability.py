@@ -327,18 +327,25 @@ def test_a_group_kept_by_torch_distributed_nn_outlives_destroy_with_its_threads(
     assert left == (set() if imported == "before" else _GLOO_THREADS)
 
 
-def test_tutorial_12_workers_end_with_no_thread_of_the_group_running(tmp_path):
+@pytest.mark.parametrize("collector", ["on", "off"])
+def test_tutorial_12_workers_end_with_no_thread_of_the_group_running(tmp_path, collector):
     """The tutorial's own workers, started as its spawn cell starts them (the parent holding
-    the store): when train() returns, nothing of the process group runs in them any more."""
+    the store): when train() returns, nothing of the process group runs in them any more,
+    also with the garbage collector off, so that the group is not freed by a collection
+    that happened to run in time (a reference cycle kept it alive)."""
     (tmp_path / "probe.py").write_text(
         _THREAD_NAMES
         + textwrap.dedent(
-            """\
+            f"""\
+            import gc
+
             import _distributed_helpers as helpers
 
             def worker(rank, world_size, port, out_dir):
+                if {collector == "off"!r}:
+                    gc.disable()
                 helpers.spawn_worker(rank, world_size, port, out_dir)
-                with open(f"{out_dir}/threads-{rank}.txt", "w") as out:
+                with open(f"{{out_dir}}/threads-{{rank}}.txt", "w") as out:
                     out.write(" ".join(thread_names()))
             """
         )
