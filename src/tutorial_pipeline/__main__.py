@@ -148,7 +148,7 @@ def cmd_execute(args) -> int:
     every = discover(root / "tutorials")
     ahead = None if args.no_render else _prerenderer(config, root, every, cache_dir)
     environment = cache_module.environment_fingerprint()
-    apiref.use_memo(cache_dir / f"apiref-{environment[:16]}-{apiref.version()}.json")
+    apiref.use_memo(cache_dir, environment)
     try:
         results = build_tutorials(
             scripts,

@@ -26,7 +26,6 @@ import html
 import importlib
 import inspect
 import json
-import os
 import re
 import sys
 import threading
@@ -229,9 +228,10 @@ def version() -> str:
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
-def use_memo(path: Path) -> None:
-    """Read the memo at ``path`` (if any) and write to it in `save_memo`."""
-    path = Path(path)
+def use_memo(cache_dir: Path, environment: str) -> None:
+    """Read the memo kept in ``cache_dir`` for ``environment`` (a fingerprint of the installed
+    packages) and this module's code, if there is one, and write to it in `save_memo`."""
+    path = Path(cache_dir) / f"apiref-{environment[:16]}-{version()}.json"
     try:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -249,13 +249,12 @@ def save_memo() -> None:
         return
     with _MEMO_LOCK:
         data = json.dumps(_MEMO, sort_keys=True)
+    from .cache import write_atomic
+
     try:
         if path.is_file() and path.read_text(encoding="utf-8") == data:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError:  # a memo that cannot be written only costs the next build an import
         return
 

@@ -494,10 +494,13 @@ def _merge_memo(memo: Path, target: Path) -> None:
         ours = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
     except ValueError:
         return  # a damaged memo only costs a lookup
-    _atomic_text(target, json.dumps({**theirs, **ours}, sort_keys=True))
+    write_atomic(target, json.dumps({**theirs, **ours}, sort_keys=True))
 
 
-def _atomic_text(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file beside it, then a
+    rename): a reader, or a build running at the same time, never sees half of it."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -104,7 +104,7 @@ def on_files(files: Files, config) -> Files:
     jobs = int(os.environ.get("TUTORIAL_JOBS") or 0) or None
     scripts = discover(_root(config) / "tutorials")
     environment = environment_fingerprint()
-    apiref.use_memo(cache_dir / f"apiref-{environment[:16]}-{apiref.version()}.json")
+    apiref.use_memo(cache_dir, environment)
     # issue 16: which tutorials are strict (a reST or printed warning fails), by mkdocs.yml.
     strict = strictness(config, _root(config) / "tutorials")
     # Each page is rendered as soon as its tutorial has run, beside the ones still running.

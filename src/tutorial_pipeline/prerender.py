@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +28,7 @@ from pathlib import Path
 
 from . import bound, publish
 from .adapters import mkdocs_jupyter
+from .cache import write_atomic
 from .convert import script_to_notebook, strict_tutorial
 from .pipeline import PARSE_LOCK, TutorialResult
 from .refresh import refresh_result
@@ -129,10 +128,5 @@ class Prerender:
         if cache_path.exists():
             return
         entry = mkdocs_jupyter.render(source, self.config)
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
         # Atomic: the page build may look for the entry at any moment.
-        with tempfile.NamedTemporaryFile(
-            "w", dir=cache_path.parent, suffix=".tmp", delete=False, encoding="utf-8"
-        ) as handle:
-            json.dump(entry, handle)
-        os.replace(handle.name, cache_path)
+        write_atomic(cache_path, json.dumps(entry))

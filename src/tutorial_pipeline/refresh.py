@@ -18,15 +18,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
-from .cache import CURRENT, read_notebook
+from .cache import CURRENT, read_notebook, write_atomic
 from .convert import LINE_KEY, script_to_notebook
 from .errors import TutorialError
 
@@ -94,15 +92,7 @@ def refreshed(script: Path, record, *, strict: bool, cache_root: Path) -> Path:
     notebook = merge(
         script_to_notebook(script, strict=strict), read_notebook(record.notebook_path), script
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(nbformat.writes(notebook) + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, nbformat.writes(notebook) + "\n")
     for older in folder.glob(f"{script.stem}-*.ipynb"):  # one per tutorial is enough
         if older != target and older.stem.rsplit("-", 1)[0] == script.stem:
             older.unlink(missing_ok=True)
