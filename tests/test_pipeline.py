@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -84,6 +85,31 @@ def test_fingerprint_covers_installed_packages(monkeypatch):
         cache_module, "installed_distributions", lambda: [*installed, "numpy==0.0.1"]
     )
     assert cache_module.environment_fingerprint() != before
+
+
+def test_installed_distributions_read_from_headers_match_importlib_metadata():
+    # The fingerprint reads Name and Version from each METADATA's headers (fast); it must
+    # name exactly what importlib.metadata's full parse names.
+    import importlib.metadata
+
+    parsed = {
+        f"{dist.metadata['Name'].lower().replace('_', '-')}=={dist.version}"
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"]
+    }
+    assert cache_module.installed_distributions() == sorted(parsed)
+
+
+def test_execution_modules_are_parsed_again_when_a_module_is_written(tmp_path, monkeypatch):
+    glue = tmp_path / "tutorial_pipeline"
+    shutil.copytree(cache_module.GLUE_DIR, glue, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache_module, "GLUE_DIR", glue)
+    first = cache_module.execution_modules()
+    assert cache_module.execution_modules() == first  # answered from the memo
+    (glue / "late.py").write_text("VALUE = 1\n")
+    execute = glue / "execute.py"
+    execute.write_text(execute.read_text() + "\n\ndef _late():\n    from . import late\n")
+    assert cache_module.execution_modules() == sorted([*first, "late.py"])
 
 
 def test_failure_names_file_line_and_exception_and_is_not_cached(tmp_path):
