@@ -401,12 +401,9 @@ def read_sphinx_page(path: Path, script: str) -> Page:
     seen_code = False
     for element in body.find_all(True):
         classes = element.get("class") or []
-        if element.name in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            if element.name == "h1" and not page.title:
-                page.title = _text(element)
-            elif element.name != "h1":
-                page.headings.append([int(element.name[1]), _text(element)])
-        elif element.name == "div" and "highlight-Python" in classes:
+        if _add_heading(page, element):
+            continue
+        if element.name == "div" and "highlight-Python" in classes:
             _add_code(page, _code(element.select_one("pre").get_text(), sphinx=True), seen_code)
             seen_code = True
         elif element.name == "img" and {"sphx-glr-single-img", "sphx-glr-multi-img"} & set(classes):
@@ -457,6 +454,17 @@ def seen_code_first(body) -> bool:
     return True
 
 
+def _add_heading(page: Page, element) -> bool:
+    """The page's title (its first h1) or one more heading, if ``element`` is a heading."""
+    if element.name not in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        return False
+    if element.name == "h1" and not page.title:
+        page.title = _text(element)
+    elif element.name != "h1":
+        page.headings.append([int(element.name[1]), _text(element)])
+    return True
+
+
 def _current(page: Page) -> Cell:
     """The cell an output belongs to: the last code cell, or (an output above the code) a
     cell whose code is about to come."""
@@ -500,12 +508,9 @@ def read_site_page(path: Path, script: str) -> Page:
     seen_code = False
     for element in body.find_all(True):
         classes = element.get("class") or []
-        if element.name in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            if element.name == "h1" and not page.title:
-                page.title = _text(element)
-            elif element.name != "h1":
-                page.headings.append([int(element.name[1]), _text(element)])
-        elif element.name == "div" and "language-python" in classes:
+        if _add_heading(page, element):
+            continue
+        if element.name == "div" and "language-python" in classes:
             _add_code(page, _code(element.select_one("pre").get_text(), sphinx=False), seen_code)
             seen_code = True
         elif element.name == "div" and "nb-output" in classes:
